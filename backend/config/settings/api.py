@@ -1,0 +1,30 @@
+"""REST API, OpenAPI, CORS and throttling."""
+
+from config.env import env
+
+API_PORT = env.int("API_PORT", default=5000)
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    "DEFAULT_THROTTLE_RATES": {"submissions": env.str("SUBMISSION_RATE_LIMIT", default="30/minute")},
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Contact intake API",
+    "DESCRIPTION": "Accepts contact-form submissions and shows each one's progress through the pipeline.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
+
+CORS_ORIGINS = env.list("CORS_ORIGINS", default=["http://localhost:3000", "http://127.0.0.1:3000"])
+if CORS_ORIGINS == ["*"]:
+    CORS_ALLOW_ALL_ORIGINS = True
+else:
+    CORS_ALLOWED_ORIGINS = CORS_ORIGINS
+
+# The demo controls let a visitor make a workflow step fail on purpose; off in a real deployment.
+DEMO_CONTROLS = env.bool("DEMO_CONTROLS", default=True)

@@ -1,0 +1,11 @@
+"""The CRM client used by the workflow, and the mock CRM's own fault injection."""
+
+from config.env import env
+
+CRM_API_BASE = env.str("CRM_API_BASE", default="http://127.0.0.1:8001/crm/api").rstrip("/")
+CRM_API_TIMEOUT = env.float("CRM_API_TIMEOUT", default=5.0)
+# Read by the mock CRM server only: every request waits this long and fails at this rate.
+CRM_LATENCY_MS = env.int("CRM_LATENCY_MS", default=0)
+CRM_FAIL_RATE = env.float("CRM_FAIL_RATE", default=0.0)
+# Owners leads are assigned to, chosen by the submitter's email domain (see workflow.services).
+LEAD_OWNERS = env.list("LEAD_OWNERS", default=["alice@sales.example", "bob@sales.example", "carol@sales.example"])

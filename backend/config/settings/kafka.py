@@ -1,0 +1,16 @@
+"""Kafka: the topic the outbox relay publishes to and how it is created."""
+
+from config.env import env
+
+KAFKA_BOOTSTRAP_SERVERS = env.str("KAFKA_BOOTSTRAP_SERVERS", default="127.0.0.1:9092")
+KAFKA_TOPIC = env.str("KAFKA_TOPIC", default="events.contact_form")
+KAFKA_NUM_PARTITIONS = env.int("KAFKA_NUM_PARTITIONS", default=3)
+KAFKA_REPLICATION_FACTOR = env.int("KAFKA_REPLICATION_FACTOR", default=1)
+EVENT_SOURCE = env.str("EVENT_SOURCE", default="urn:intake:backend")
+
+# The relay wakes on a Redis notification sent after each outbox commit; the poll is only the
+# fallback for a missed notification.
+OUTBOX_WAKEUP_CHANNEL = "outbox:wakeup"
+OUTBOX_POLL_INTERVAL = env.float("OUTBOX_POLL_INTERVAL", default=1.0)
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=100)
+OUTBOX_CLAIM_SECONDS = env.int("OUTBOX_CLAIM_SECONDS", default=30)

@@ -1,0 +1,41 @@
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import admin
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+from health_check.views import HealthCheckView
+from redis.asyncio import Redis
+
+from intake.api import SubmissionDetailApi, SubmissionListCreateApi
+
+admin.site.site_header = "Contact intake: operations"
+
+urlpatterns = [
+    path("api/submissions/", SubmissionListCreateApi.as_view(), name="submission-list"),
+    path("api/submissions/<uuid:submission_id>/", SubmissionDetailApi.as_view(), name="submission-detail"),
+    path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
+    # Liveness: can this process accept a submission (its database answers)?
+    path("health", HealthCheckView.as_view(checks=["health_check.checks.Database"]), name="health"),
+    # Readiness of everything downstream, for operators.
+    path(
+        "health/deps",
+        HealthCheckView.as_view(
+            checks=[
+                "health_check.checks.Database",
+                (
+                    "health_check.contrib.redis.Redis",
+                    {"client_factory": lambda: Redis.from_url(settings.REDIS_URL)},
+                ),
+                (
+                    "health_check.contrib.kafka.Kafka",
+                    {"bootstrap_servers": [settings.KAFKA_BOOTSTRAP_SERVERS], "timeout": timedelta(seconds=3)},
+                ),
+            ]
+        ),
+        name="health-deps",
+    ),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,61 @@
+"""The mock CRM's HTTP API: create (idempotent), list, read and delete leads."""
+
+from django.db import IntegrityError, transaction
+from django.shortcuts import get_object_or_404
+from django.utils.decorators import method_decorator
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from crm.faults import inject_faults
+from crm.models import CrmLead
+
+
+class CrmLeadSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = CrmLead
+        fields = ["id", "external_id", "name", "email", "company", "owner", "tags", "created_at"]
+        read_only_fields = ["id", "created_at"]
+        extra_kwargs = {"external_id": {"validators": []}}
+
+
+@method_decorator(inject_faults, name="dispatch")
+class LeadListCreateApi(APIView):
+    """POST creates a lead, once per external id (or Idempotency-Key); GET lists them."""
+
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get(self, request):
+        leads = CrmLead.objects.all()
+        if "external_id" in request.query_params:
+            leads = leads.filter(external_id=request.query_params["external_id"])
+        return Response({"results": CrmLeadSerializer(leads[:500], many=True).data})
+
+    def post(self, request):
+        serializer = CrmLeadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        external_id = request.headers.get("Idempotency-Key") or serializer.validated_data["external_id"]
+        existing = CrmLead.objects.filter(external_id=external_id).first()
+        if existing is not None:
+            return Response(CrmLeadSerializer(existing).data, status=status.HTTP_200_OK)
+        try:
+            with transaction.atomic():
+                lead = serializer.save(external_id=external_id)
+        except IntegrityError:  # created by a concurrent request with the same key
+            return Response(CrmLeadSerializer(CrmLead.objects.get(external_id=external_id)).data)
+        return Response(CrmLeadSerializer(lead).data, status=status.HTTP_201_CREATED)
+
+
+@method_decorator(inject_faults, name="dispatch")
+class LeadDetailApi(APIView):
+    authentication_classes: list = []
+    permission_classes = [AllowAny]
+
+    def get(self, request, lead_id):
+        return Response(CrmLeadSerializer(get_object_or_404(CrmLead, id=lead_id)).data)
+
+    def delete(self, request, lead_id):
+        get_object_or_404(CrmLead, id=lead_id).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)

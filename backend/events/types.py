@@ -1,0 +1,109 @@
+"""Every event type, one frozen dataclass each, with its version.
+
+Changes to a version are additive (new optional fields); a breaking change is a new class with the
+next VERSION, and decoding selects on (type, version).
+"""
+
+import dataclasses
+from typing import Any, ClassVar
+
+
+@dataclasses.dataclass(frozen=True)
+class Event:
+    """Base of every event: its data are the dataclass fields."""
+
+    TYPE: ClassVar[str] = ""
+    VERSION: ClassVar[int] = 1
+
+    submission_id: str
+
+    def to_data(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_data(cls, data: dict[str, Any]) -> "Event":
+        known = {field.name for field in dataclasses.fields(cls)}
+        # Unknown keys come from a newer producer of the same version (additive change): ignore them.
+        return cls(**{key: value for key, value in data.items() if key in known})
+
+
+@dataclasses.dataclass(frozen=True)
+class ContactFormSubmitted(Event):
+    TYPE: ClassVar[str] = "ContactFormSubmitted"
+
+    name: str
+    email: str
+    message: str
+    company: str = ""
+
+
+@dataclasses.dataclass(frozen=True)
+class EmailDispatched(Event):
+    TYPE: ClassVar[str] = "EmailDispatched"
+
+    recipient: str
+    message_id: str
+
+
+@dataclasses.dataclass(frozen=True)
+class EmailFailed(Event):
+    TYPE: ClassVar[str] = "EmailFailed"
+
+    recipient: str
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkflowStepCompleted(Event):
+    TYPE: ClassVar[str] = "WorkflowStepCompleted"
+
+    step: str
+    result: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkflowStepFailed(Event):
+    TYPE: ClassVar[str] = "WorkflowStepFailed"
+
+    step: str
+    reason: str
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkflowStepCompensated(Event):
+    TYPE: ClassVar[str] = "WorkflowStepCompensated"
+
+    step: str
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkflowCompleted(Event):
+    TYPE: ClassVar[str] = "WorkflowCompleted"
+
+    owner: str
+    crm_lead_id: str
+    tags: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkflowCompensated(Event):
+    TYPE: ClassVar[str] = "WorkflowCompensated"
+
+    failed_step: str
+    reason: str
+    compensated_steps: list = dataclasses.field(default_factory=list)
+
+
+EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
+    (cls.TYPE, cls.VERSION): cls
+    for cls in (
+        ContactFormSubmitted,
+        EmailDispatched,
+        EmailFailed,
+        WorkflowStepCompleted,
+        WorkflowStepFailed,
+        WorkflowStepCompensated,
+        WorkflowCompleted,
+        WorkflowCompensated,
+    )
+}

@@ -1,0 +1,116 @@
+"""The submissions API: accept a submission, show its progress."""
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.response import Response
+from rest_framework.throttling import ScopedRateThrottle
+from rest_framework.views import APIView
+
+from intake.models import Submission
+from intake.selectors import submission_state
+from intake.services import submission_create
+from intake.validators import no_control_characters, no_control_characters_multiline
+
+
+class SubmissionInputSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=100, validators=[no_control_characters])
+    email = serializers.EmailField(max_length=254)
+    company = serializers.CharField(
+        max_length=100, required=False, allow_blank=True, default="", validators=[no_control_characters]
+    )
+    message = serializers.CharField(max_length=5000, validators=[no_control_characters_multiline])
+    demo_fail_at = serializers.ChoiceField(
+        choices=Submission.FailAt.choices,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="Demo control: make this workflow step fail so that compensation runs.",
+    )
+
+    def validate_demo_fail_at(self, value: str) -> str:
+        if value and not settings.DEMO_CONTROLS:
+            raise serializers.ValidationError("Demo controls are disabled on this server.")
+        return value
+
+
+class SubmissionCreatedSerializer(serializers.Serializer):
+    id = serializers.UUIDField()
+    status = serializers.CharField()
+    status_url = serializers.URLField()
+
+
+class TimelineItemSerializer(serializers.Serializer):
+    event_id = serializers.UUIDField()
+    type = serializers.CharField()
+    version = serializers.IntegerField()
+    time = serializers.DateTimeField()
+    published_at = serializers.DateTimeField(allow_null=True)
+    delivered_at = serializers.DateTimeField(allow_null=True)
+    data = serializers.DictField()
+
+
+class SubmissionOutputSerializer(serializers.Serializer):
+    id = serializers.UUIDField(source="submission.id")
+    correlation_id = serializers.UUIDField(source="submission.correlation_id")
+    name = serializers.CharField(source="submission.name")
+    email = serializers.EmailField(source="submission.email")
+    company = serializers.CharField(source="submission.company")
+    message = serializers.CharField(source="submission.message")
+    demo_fail_at = serializers.CharField(source="submission.demo_fail_at")
+    created_at = serializers.DateTimeField(source="submission.created_at")
+    published_at = serializers.DateTimeField(allow_null=True)
+    status = serializers.CharField()
+    email_status = serializers.CharField()
+    workflow_status = serializers.CharField()
+    timeline = TimelineItemSerializer(many=True)
+
+
+class SubmissionListItemSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Submission
+        fields = ["id", "name", "email", "company", "created_at"]
+
+
+class SubmissionListCreateApi(APIView):
+    """POST a contact-form submission; staff may GET the latest ones."""
+
+    throttle_scope = "submissions"
+
+    def get_permissions(self):
+        return [IsAdminUser()] if self.request.method == "GET" else [AllowAny()]
+
+    def get_throttles(self):
+        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+
+    def get_serializer(self, *args, **kwargs):
+        # The browsable API renders its HTML form from this.
+        return SubmissionInputSerializer(*args, **kwargs)
+
+    @extend_schema(responses=SubmissionListItemSerializer(many=True))
+    def get(self, request):
+        latest = Submission.objects.all()[:50]
+        return Response(SubmissionListItemSerializer(latest, many=True).data)
+
+    @extend_schema(request=SubmissionInputSerializer, responses={201: SubmissionCreatedSerializer})
+    def post(self, request):
+        serializer = SubmissionInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        submission = submission_create(**serializer.validated_data)
+        status_url = request.build_absolute_uri(reverse("submission-detail", args=[submission.id]))
+        body = SubmissionCreatedSerializer({"id": submission.id, "status": "RECEIVED", "status_url": status_url}).data
+        return Response(body, status=status.HTTP_201_CREATED, headers={"Location": status_url})
+
+
+class SubmissionDetailApi(APIView):
+    """A submission's status and its timeline: every event about it, in order, with timestamps."""
+
+    permission_classes = [AllowAny]
+
+    @extend_schema(responses=SubmissionOutputSerializer)
+    def get(self, request, submission_id):
+        submission = get_object_or_404(Submission, id=submission_id)
+        return Response(SubmissionOutputSerializer(submission_state(submission=submission)).data)

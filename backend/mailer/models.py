@@ -1,0 +1,26 @@
+from django.db import models
+
+
+class EmailDelivery(models.Model):
+    """The confirmation email of one submission: at most one is ever sent."""
+
+    class Status(models.TextChoices):
+        PENDING = "PENDING"
+        SENDING = "SENDING"
+        SENT = "SENT"
+        FAILED = "FAILED"
+
+    submission = models.OneToOneField("intake.Submission", on_delete=models.CASCADE, related_name="email_delivery")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    recipient = models.EmailField(max_length=254)
+    message_id = models.CharField(max_length=255, blank=True, default="")
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        verbose_name_plural = "email deliveries"
+
+    def __str__(self) -> str:
+        return f"{self.recipient}: {self.status}"

@@ -1,0 +1,146 @@
+"""The relay: claims unsent outbox rows, publishes them to Kafka, marks them on the delivery report.
+
+Several relays may run at once: a row is claimed by a conditional UPDATE (SQLite has no
+SELECT ... FOR UPDATE), so each row is published by the one relay whose claim matched. A relay that
+dies mid-batch leaves a claim that expires after OUTBOX_CLAIM_SECONDS, and the row is published
+again by whoever claims it next: delivery is at least once, and consumers dedupe by event id.
+"""
+
+import logging
+import secrets
+import threading
+import time
+from datetime import timedelta
+
+import redis
+from confluent_kafka import KafkaError, Message, Producer
+from django.conf import settings
+from django.db import close_old_connections
+from django.db.models import F, Q
+from django.utils import timezone
+
+from events.topics import dlq_topic, ensure_topics
+from outbox.models import OutboxEvent
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_KEY = "health:relay"
+HEARTBEAT_TTL_SECONDS = 10
+
+
+def producer_config() -> dict:
+    return {
+        "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": 2,
+        "client.id": "outbox-relay",
+    }
+
+
+class Relay:
+    """One relay: `run_once()` publishes one batch, `run_forever()` loops until stopped."""
+
+    def __init__(self, producer: Producer | None = None, redis_client: redis.Redis | None = None):
+        self.producer = producer or Producer(producer_config())
+        self.redis = redis_client or redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
+        self.stopping = threading.Event()
+
+    def claim(self) -> list[OutboxEvent]:
+        """Claim up to one batch of unsent rows for this relay, oldest first."""
+        now = timezone.now()
+        claimable = Q(published_at__isnull=True) & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+        ids = list(
+            OutboxEvent.objects.filter(claimable).order_by("created_at").values_list("id", flat=True)[
+                : settings.OUTBOX_BATCH_SIZE
+            ]
+        )
+        if not ids:
+            return []
+        token = secrets.token_hex(8)
+        OutboxEvent.objects.filter(claimable, id__in=ids).update(
+            claim_token=token,
+            claimed_until=now + timedelta(seconds=settings.OUTBOX_CLAIM_SECONDS),
+            attempts=F("attempts") + 1,
+        )
+        return list(OutboxEvent.objects.filter(claim_token=token, published_at__isnull=True).order_by("created_at"))
+
+    def run_once(self, flush_timeout: float = 10.0) -> int:
+        """Publish one claimed batch; return how many rows Kafka confirmed."""
+        rows = self.claim()
+        if not rows:
+            return 0
+        delivered: list = []
+        failed: dict = {}
+
+        def report(row_id):
+            def on_delivery(err: KafkaError | None, _msg: Message) -> None:
+                if err is None:
+                    delivered.append(row_id)
+                else:
+                    failed[row_id] = str(err)
+
+            return on_delivery
+
+        for row in rows:
+            self.producer.produce(
+                row.topic,
+                key=row.key.encode(),
+                value=row.payload.encode(),
+                headers=[("ce_id", str(row.id).encode()), ("ce_type", row.event_type.encode())],
+                on_delivery=report(row.id),
+            )
+        remaining = self.producer.flush(flush_timeout)
+        now = timezone.now()
+        if delivered:
+            OutboxEvent.objects.filter(id__in=delivered).update(
+                published_at=now, claim_token="", claimed_until=None, last_error=""
+            )
+        for row_id, error in failed.items():
+            OutboxEvent.objects.filter(id=row_id).update(claim_token="", claimed_until=None, last_error=error[:1000])
+        if remaining or failed:
+            logger.warning("relay: %d delivered, %d failed, %d unconfirmed", len(delivered), len(failed), remaining)
+        return len(delivered)
+
+    def heartbeat(self) -> None:
+        try:
+            self.redis.set(HEARTBEAT_KEY, str(time.time()), ex=HEARTBEAT_TTL_SECONDS)
+        except redis.RedisError as exc:
+            logger.warning("relay heartbeat not written: %s", exc)
+
+    def run_forever(self) -> None:
+        """Publish until stopped, waking on each outbox notification and polling as a fallback."""
+        ensure_topics(
+            settings.KAFKA_BOOTSTRAP_SERVERS,
+            {settings.KAFKA_TOPIC: settings.KAFKA_NUM_PARTITIONS, dlq_topic(settings.KAFKA_TOPIC): 1},
+            replication=settings.KAFKA_REPLICATION_FACTOR,
+        )
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        pubsub.subscribe(settings.OUTBOX_WAKEUP_CHANNEL)
+        logger.info("relay started: topic %s on %s", settings.KAFKA_TOPIC, settings.KAFKA_BOOTSTRAP_SERVERS)
+        while not self.stopping.is_set():
+            self.heartbeat()
+            close_old_connections()
+            try:
+                published = self.run_once()
+            except Exception:  # the loop must outlive a broker or database hiccup
+                logger.exception("relay batch failed; retrying")
+                published = 0
+                self.stopping.wait(1.0)
+            if published >= settings.OUTBOX_BATCH_SIZE:
+                continue  # a full batch: there may be more waiting
+            try:
+                # Drain every queued notification so one wake-up serves a burst of commits.
+                message = pubsub.get_message(timeout=settings.OUTBOX_POLL_INTERVAL)
+                while message is not None:
+                    message = pubsub.get_message(timeout=0)
+            except redis.RedisError as exc:
+                logger.warning("relay lost its wake-up channel (%s); polling", exc)
+                self.stopping.wait(settings.OUTBOX_POLL_INTERVAL)
+                pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+                try:
+                    pubsub.subscribe(settings.OUTBOX_WAKEUP_CHANNEL)
+                except redis.RedisError:
+                    pass
+        self.producer.flush(10)
+        logger.info("relay stopped")

@@ -1,0 +1,52 @@
+"""Writing events: only ever inside the transaction of the change they report."""
+
+import logging
+import uuid
+
+import redis
+from django.conf import settings
+from django.db import transaction
+
+from events import Envelope, Event, encode, make_envelope
+from outbox.models import OutboxEvent
+
+logger = logging.getLogger(__name__)
+
+_redis_client: redis.Redis | None = None
+
+
+class OutboxError(RuntimeError):
+    """An event was written outside a transaction."""
+
+
+def _redis() -> redis.Redis:
+    global _redis_client
+    if _redis_client is None:
+        _redis_client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=0.5, socket_connect_timeout=0.5)
+    return _redis_client
+
+
+def outbox_notify() -> None:
+    """Wake the relay now; if the notification is lost the relay's fallback poll finds the row."""
+    try:
+        _redis().publish(settings.OUTBOX_WAKEUP_CHANNEL, b"1")
+    except redis.RedisError as exc:
+        logger.warning("outbox wake-up not sent (%s); the relay will poll", exc)
+
+
+def outbox_record(*, event: Event, correlation_id: str, causation_id: str | None = None) -> Envelope:
+    """Store an event for publication; must run inside the caller's transaction."""
+    if not transaction.get_connection().in_atomic_block:
+        raise OutboxError("outbox_record must be called inside transaction.atomic()")
+    envelope = make_envelope(
+        event, source=settings.EVENT_SOURCE, correlation_id=correlation_id, causation_id=causation_id
+    )
+    OutboxEvent.objects.create(
+        id=uuid.UUID(envelope.id),
+        topic=settings.KAFKA_TOPIC,
+        key=envelope.subject,
+        event_type=envelope.type,
+        payload=encode(envelope).decode(),
+    )
+    transaction.on_commit(outbox_notify)
+    return envelope

@@ -1,0 +1,47 @@
+"""HTTP client of the CRM (CRM_API_BASE, CRM_API_TIMEOUT)."""
+
+import requests
+from django.conf import settings
+
+
+class CrmError(RuntimeError):
+    """The CRM refused the request: retrying will not help."""
+
+
+class CrmTransientError(RuntimeError):
+    """The CRM did not answer, or answered 5xx/429: worth retrying."""
+
+
+def _request(method: str, path: str, **kwargs) -> requests.Response:
+    try:
+        response = requests.request(method, f"{settings.CRM_API_BASE}{path}", timeout=settings.CRM_API_TIMEOUT, **kwargs)
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        raise CrmTransientError(f"CRM unreachable: {exc}") from exc
+    if response.status_code >= 500 or response.status_code == 429:
+        raise CrmTransientError(f"CRM answered {response.status_code} to {method} {path}")
+    return response
+
+
+def crm_lead_create(*, payload: dict, idempotency_key: str, inject_failure: int | None = None) -> str:
+    """Create the lead (the CRM returns the same lead again for the same key); return its id."""
+    headers = {"Idempotency-Key": idempotency_key}
+    if inject_failure:
+        headers["X-CRM-Fail"] = str(inject_failure)
+    response = _request("POST", "/leads/", json=payload, headers=headers)
+    if response.status_code not in (200, 201):
+        raise CrmError(f"CRM answered {response.status_code}: {response.text[:200]}")
+    return str(response.json()["id"])
+
+
+def crm_lead_delete_by_external_id(*, external_id: str) -> int:
+    """Delete every lead made for this external id; return how many there were."""
+    response = _request("GET", "/leads/", params={"external_id": external_id})
+    if response.status_code != 200:
+        raise CrmError(f"CRM answered {response.status_code} to a lead search")
+    deleted = 0
+    for lead in response.json()["results"]:
+        gone = _request("DELETE", f"/leads/{lead['id']}/")
+        if gone.status_code not in (204, 404):
+            raise CrmError(f"CRM answered {gone.status_code} to a delete")
+        deleted += gone.status_code == 204
+    return deleted

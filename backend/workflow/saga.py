@@ -1,0 +1,61 @@
+"""The lead saga, defined in one place: forward steps in order, each with its undo partner.
+
+A step that fails for good stops the chain; its task's failure hook starts the compensation chain,
+which undoes the finished steps in reverse order. A remote step (one that talks to another system)
+is undone even when it failed, because a timed-out request may have taken effect over there.
+"""
+
+from dataclasses import dataclass
+
+from celery import chain, signature
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    remote: bool = False
+
+    @property
+    def task(self) -> str:
+        return f"workflow.{self.name}"
+
+    @property
+    def undo_task(self) -> str:
+        return f"workflow.undo_{self.name}"
+
+
+STEPS: tuple[Step, ...] = (
+    Step("tag_lead"),
+    Step("assign_owner"),
+    Step("create_crm_lead", remote=True),
+)
+STEP_NAMES = tuple(step.name for step in STEPS)
+COMPLETE_TASK = "workflow.complete_saga"
+FINISH_COMPENSATION_TASK = "workflow.finish_compensation"
+
+
+def compensations_for(*, failed_step: str, done_steps: set[str] | list[str]) -> list[str]:
+    """The steps to undo, in the order to undo them, when `failed_step` failed for good."""
+    if failed_step not in STEP_NAMES:
+        raise ValueError(f"unknown step {failed_step!r}")
+    failed = next(step for step in STEPS if step.name == failed_step)
+    to_undo = [step.name for step in STEPS if step.name in set(done_steps)]
+    if failed.remote and failed.name not in to_undo:
+        to_undo.append(failed.name)
+    return list(reversed(to_undo))
+
+
+def forward_chain(submission_id: str):
+    """tag_lead → assign_owner → create_crm_lead → complete_saga, each taking only the id."""
+    return chain(
+        *(signature(step.task, args=(submission_id,), immutable=True) for step in STEPS),
+        signature(COMPLETE_TASK, args=(submission_id,), immutable=True),
+    )
+
+
+def compensation_chain(submission_id: str, undo_steps: list[str]):
+    """The undo tasks in the given order, then finish_compensation."""
+    return chain(
+        *(signature(f"workflow.undo_{name}", args=(submission_id,), immutable=True) for name in undo_steps),
+        signature(FINISH_COMPENSATION_TASK, args=(submission_id,), immutable=True),
+    )

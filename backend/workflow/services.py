@@ -1,0 +1,247 @@
+"""The lead saga's steps, their undo partners, and its start, end and failure."""
+
+import hashlib
+import logging
+import re
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from events import (
+    WorkflowCompensated,
+    WorkflowCompleted,
+    WorkflowStepCompensated,
+    WorkflowStepCompleted,
+    WorkflowStepFailed,
+)
+from intake.models import Submission
+from outbox.services import outbox_record
+from workflow.crm_client import crm_lead_create, crm_lead_delete_by_external_id
+from workflow.models import Lead, SagaRun, SagaStep
+from workflow.saga import compensation_chain, compensations_for, forward_chain
+
+logger = logging.getLogger(__name__)
+
+FREE_EMAIL_DOMAINS = frozenset({"gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com", "proton.me", "gmx.de"})
+URGENT = re.compile(r"\b(urgent|asap|immediately)\b", re.IGNORECASE)
+DEMO_CRM_FAILURE_STATUS = 503
+
+
+class WorkflowStepError(RuntimeError):
+    """A step failed for a reason retrying will not fix."""
+
+
+def lead_tags_for(submission: Submission) -> list[str]:
+    """Tags: where the lead came from, what kind of sender, and whether it sounds urgent."""
+    domain = submission.email.rpartition("@")[2].lower()
+    tags = ["web-form", "company" if submission.company else "individual"]
+    if domain in FREE_EMAIL_DOMAINS:
+        tags.append("free-email")
+    if URGENT.search(submission.message):
+        tags.append("urgent")
+    return tags
+
+
+def lead_owner_for(email: str, owners: list[str]) -> str:
+    """The owner of a lead: chosen by the sender's email domain, so one company always gets one owner."""
+    domain = email.rpartition("@")[2].lower()
+    index = int.from_bytes(hashlib.sha256(domain.encode()).digest()[:8], "big") % len(owners)
+    return owners[index]
+
+
+def _emit(run: SagaRun, event) -> None:
+    outbox_record(event=event, correlation_id=str(run.submission.correlation_id), causation_id=run.causation_id or None)
+
+
+def saga_start(*, submission_id: str, causation_id: str | None = None) -> dict:
+    """Create the saga run and send its forward chain; a repeat re-sends it only while it is RUNNING."""
+    with transaction.atomic():
+        run, created = SagaRun.objects.get_or_create(
+            submission_id=submission_id, defaults={"causation_id": causation_id or ""}
+        )
+        Lead.objects.get_or_create(submission_id=submission_id)
+        if run.status == SagaRun.Status.RUNNING:
+            # Steps skip what is done already, so sending the chain again is always safe; it is how
+            # a run whose chain was lost (a crash right after commit) gets going again.
+            transaction.on_commit(lambda: forward_chain(submission_id).apply_async())
+    return {"run": run.pk, "created": created, "status": run.status}
+
+
+def _run_step(submission_id: str, step: str, action: Callable[[SagaRun, Lead], dict]) -> dict:
+    """Run a forward step once: skip it if done, record it with its event in one transaction."""
+    run = SagaRun.objects.select_related("submission").get(submission_id=submission_id)
+    existing = SagaStep.objects.filter(run=run, name=step).first()
+    if existing is not None:
+        return {"step": step, "skipped": True, "result": existing.result}
+    if run.status != SagaRun.Status.RUNNING:
+        return {"step": step, "skipped": True, "status": run.status}
+    if run.submission.demo_fail_at == step and step != "create_crm_lead":
+        raise WorkflowStepError(f"demo: failure injected at {step}")
+    lead = Lead.objects.get(submission_id=submission_id)
+    result = action(run, lead)
+    try:
+        with transaction.atomic():
+            SagaStep.objects.create(run=run, name=step, result=result)
+            lead.save()
+            _emit(run, WorkflowStepCompleted(submission_id=str(submission_id), step=step, result=result))
+    except IntegrityError:  # a duplicate chain finished the same step first
+        return {"step": step, "skipped": True, "result": SagaStep.objects.get(run=run, name=step).result}
+    return {"step": step, "skipped": False, "result": result}
+
+
+def lead_tag(*, submission_id: str) -> dict:
+    """Step 1: tag the lead."""
+
+    def action(run: SagaRun, lead: Lead) -> dict:
+        lead.tags = lead_tags_for(run.submission)
+        return {"tags": lead.tags}
+
+    return _run_step(submission_id, "tag_lead", action)
+
+
+def lead_assign_owner(*, submission_id: str) -> dict:
+    """Step 2: assign an owner (by email domain, see lead_owner_for)."""
+
+    def action(run: SagaRun, lead: Lead) -> dict:
+        lead.owner = lead_owner_for(run.submission.email, settings.LEAD_OWNERS)
+        return {"owner": lead.owner}
+
+    return _run_step(submission_id, "assign_owner", action)
+
+
+def crm_lead_push(*, submission_id: str) -> dict:
+    """Step 3: create the lead in the CRM (idempotent on the submission id)."""
+
+    def action(run: SagaRun, lead: Lead) -> dict:
+        submission = run.submission
+        lead.crm_lead_id = crm_lead_create(
+            payload={
+                "external_id": str(submission.id),
+                "name": submission.name,
+                "email": submission.email,
+                "company": submission.company,
+                "tags": lead.tags,
+                "owner": lead.owner,
+            },
+            idempotency_key=str(submission.id),
+            inject_failure=DEMO_CRM_FAILURE_STATUS if submission.demo_fail_at == "create_crm_lead" else None,
+        )
+        return {"crm_lead_id": lead.crm_lead_id}
+
+    return _run_step(submission_id, "create_crm_lead", action)
+
+
+@transaction.atomic
+def saga_complete(*, submission_id: str) -> dict:
+    """End a run whose steps all finished: WorkflowCompleted, once."""
+    run = SagaRun.objects.select_related("submission").get(submission_id=submission_id)
+    won = SagaRun.objects.filter(pk=run.pk, status=SagaRun.Status.RUNNING).update(
+        status=SagaRun.Status.COMPLETED, finished_at=timezone.now()
+    )
+    if won:
+        lead = Lead.objects.get(submission_id=submission_id)
+        _emit(
+            run,
+            WorkflowCompleted(
+                submission_id=str(submission_id), owner=lead.owner, crm_lead_id=lead.crm_lead_id, tags=lead.tags
+            ),
+        )
+    return {"completed": bool(won)}
+
+
+def saga_fail(*, submission_id: str, step: str, reason: str) -> dict:
+    """A step failed for good: record why and start undoing the finished steps in reverse order."""
+    with transaction.atomic():
+        run = SagaRun.objects.select_related("submission").get(submission_id=submission_id)
+        won = SagaRun.objects.filter(pk=run.pk, status=SagaRun.Status.RUNNING).update(
+            status=SagaRun.Status.COMPENSATING, failed_step=step, reason=reason[:2000]
+        )
+        if not won:
+            return {"compensating": False, "status": run.status}
+        done = set(SagaStep.objects.filter(run=run, status=SagaStep.Status.DONE).values_list("name", flat=True))
+        undo = compensations_for(failed_step=step, done_steps=done)
+        _emit(run, WorkflowStepFailed(submission_id=str(submission_id), step=step, reason=reason[:500]))
+        transaction.on_commit(lambda: compensation_chain(str(submission_id), undo).apply_async())
+    return {"compensating": True, "undo": undo}
+
+
+def _undo_step(submission_id: str, step: str, action: Callable[[SagaRun, Lead], None]) -> dict:
+    """Undo a step once; the undo of a step that never finished still runs (for remote steps)."""
+    run = SagaRun.objects.select_related("submission").get(submission_id=submission_id)
+    record = SagaStep.objects.filter(run=run, name=step).first()
+    if record is not None and record.status == SagaStep.Status.COMPENSATED:
+        return {"step": step, "skipped": True}
+    lead = Lead.objects.get(submission_id=submission_id)
+    action(run, lead)
+    with transaction.atomic():
+        lead.save()
+        if record is None:
+            SagaStep.objects.create(
+                run=run, name=step, status=SagaStep.Status.COMPENSATED, compensated_at=timezone.now(), result={}
+            )
+        else:
+            SagaStep.objects.filter(pk=record.pk).update(
+                status=SagaStep.Status.COMPENSATED, compensated_at=timezone.now()
+            )
+        _emit(run, WorkflowStepCompensated(submission_id=str(submission_id), step=step))
+    return {"step": step, "skipped": False}
+
+
+def lead_untag(*, submission_id: str) -> dict:
+    """Undo step 1."""
+
+    def action(_run: SagaRun, lead: Lead) -> None:
+        lead.tags = []
+
+    return _undo_step(submission_id, "tag_lead", action)
+
+
+def lead_unassign_owner(*, submission_id: str) -> dict:
+    """Undo step 2."""
+
+    def action(_run: SagaRun, lead: Lead) -> None:
+        lead.owner = ""
+
+    return _undo_step(submission_id, "assign_owner", action)
+
+
+def crm_lead_remove(*, submission_id: str) -> dict:
+    """Undo step 3: delete whatever lead the CRM holds for this submission."""
+
+    def action(_run: SagaRun, lead: Lead) -> None:
+        crm_lead_delete_by_external_id(external_id=str(submission_id))
+        lead.crm_lead_id = ""
+
+    return _undo_step(submission_id, "create_crm_lead", action)
+
+
+@transaction.atomic
+def saga_finish_compensation(*, submission_id: str) -> dict:
+    """Every undo ran: WorkflowCompensated with the reason, once."""
+    run = SagaRun.objects.select_related("submission").get(submission_id=submission_id)
+    won = SagaRun.objects.filter(pk=run.pk, status=SagaRun.Status.COMPENSATING).update(
+        status=SagaRun.Status.COMPENSATED, finished_at=timezone.now()
+    )
+    if won:
+        undone = list(
+            SagaStep.objects.filter(run=run, status=SagaStep.Status.COMPENSATED)
+            .order_by("compensated_at", "id")
+            .values_list("name", flat=True)
+        )
+        _emit(
+            run,
+            WorkflowCompensated(
+                submission_id=str(submission_id), failed_step=run.failed_step, reason=run.reason, compensated_steps=undone
+            ),
+        )
+    return {"compensated": bool(won)}
+
+
+def saga_mark_compensation_failed(*, submission_id: str, step: str, reason: str) -> None:
+    """An undo failed for good: leave the run for an operator, saying which undo and why."""
+    SagaRun.objects.filter(submission_id=submission_id).update(
+        status=SagaRun.Status.COMPENSATION_FAILED, reason=f"undo_{step} failed: {reason}"[:2000]
+    )
+    logger.error("saga %s: undo_%s failed for good: %s", submission_id, step, reason)

@@ -1,0 +1,88 @@
+"""Celery entry points of the lead saga: one thin task per step and per undo."""
+
+from celery import Task, shared_task
+from django.conf import settings
+
+from workflow import services
+from workflow.crm_client import CrmTransientError
+
+STEP_OPTIONS = {
+    "acks_late": True,
+    "autoretry_for": (CrmTransientError, ConnectionError),
+    "retry_backoff": True,
+    "retry_backoff_max": settings.TASK_RETRY_BACKOFF_MAX,
+    "retry_jitter": True,
+    "max_retries": settings.TASK_MAX_RETRIES,
+}
+
+
+class ForwardStepTask(Task):
+    step_name = ""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        """The step failed for good (retries spent or a permanent error): compensate."""
+        services.saga_fail(submission_id=args[0], step=self.step_name, reason=f"{type(exc).__name__}: {exc}")
+
+
+class UndoStepTask(Task):
+    step_name = ""
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo):
+        """An undo failed for good: the run needs an operator."""
+        services.saga_mark_compensation_failed(
+            submission_id=args[0], step=self.step_name, reason=f"{type(exc).__name__}: {exc}"
+        )
+
+
+@shared_task(name="workflow.start_saga", acks_late=True)
+def start_saga(submission_id: str, causation_id: str | None = None) -> dict:
+    """Start (or resume) the lead saga of a submission."""
+    return services.saga_start(submission_id=submission_id, causation_id=causation_id)
+
+
+@shared_task(name="workflow.tag_lead", base=ForwardStepTask, step_name="tag_lead", **STEP_OPTIONS)
+def tag_lead(submission_id: str) -> dict:
+    """Saga step 1."""
+    return services.lead_tag(submission_id=submission_id)
+
+
+@shared_task(name="workflow.assign_owner", base=ForwardStepTask, step_name="assign_owner", **STEP_OPTIONS)
+def assign_owner(submission_id: str) -> dict:
+    """Saga step 2."""
+    return services.lead_assign_owner(submission_id=submission_id)
+
+
+@shared_task(name="workflow.create_crm_lead", base=ForwardStepTask, step_name="create_crm_lead", **STEP_OPTIONS)
+def create_crm_lead(submission_id: str) -> dict:
+    """Saga step 3."""
+    return services.crm_lead_push(submission_id=submission_id)
+
+
+@shared_task(name="workflow.complete_saga", acks_late=True)
+def complete_saga(submission_id: str) -> dict:
+    """End of the forward chain."""
+    return services.saga_complete(submission_id=submission_id)
+
+
+@shared_task(name="workflow.undo_create_crm_lead", base=UndoStepTask, step_name="create_crm_lead", **STEP_OPTIONS)
+def undo_create_crm_lead(submission_id: str) -> dict:
+    """Compensation of step 3."""
+    return services.crm_lead_remove(submission_id=submission_id)
+
+
+@shared_task(name="workflow.undo_assign_owner", base=UndoStepTask, step_name="assign_owner", **STEP_OPTIONS)
+def undo_assign_owner(submission_id: str) -> dict:
+    """Compensation of step 2."""
+    return services.lead_unassign_owner(submission_id=submission_id)
+
+
+@shared_task(name="workflow.undo_tag_lead", base=UndoStepTask, step_name="tag_lead", **STEP_OPTIONS)
+def undo_tag_lead(submission_id: str) -> dict:
+    """Compensation of step 1."""
+    return services.lead_untag(submission_id=submission_id)
+
+
+@shared_task(name="workflow.finish_compensation", acks_late=True)
+def finish_compensation(submission_id: str) -> dict:
+    """End of the compensation chain."""
+    return services.saga_finish_compensation(submission_id=submission_id)

@@ -1,0 +1,39 @@
+"""The bridge's configuration: the only place it reads the environment (and `.env`)."""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import environ
+
+DEFAULT_ENV_FILE = Path(__file__).resolve().parent.parent / ".env"
+
+
+@dataclass(frozen=True)
+class BridgeConfig:
+    bootstrap_servers: str = "127.0.0.1:9092"
+    topic: str = "events.contact_form"
+    group_id: str = "bridge"
+    session_timeout_ms: int = 6000
+    max_poll_records: int = 10
+    celery_broker_url: str = "redis://127.0.0.1:6379/0"
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    dedupe_ttl_seconds: int = 7 * 24 * 3600
+
+    @classmethod
+    def from_env(cls) -> "BridgeConfig":
+        """Process environment first, then `.env`, then the defaults above."""
+        env = environ.Env()
+        env_file = Path(env.str("ENV_FILE", default=str(DEFAULT_ENV_FILE)))
+        if env_file.is_file():
+            env.read_env(env_file)  # never overrides what the process environment already has
+        broker = env.str("CELERY_BROKER_URL", default=cls.celery_broker_url)
+        return cls(
+            bootstrap_servers=env.str("KAFKA_BOOTSTRAP_SERVERS", default=cls.bootstrap_servers),
+            topic=env.str("KAFKA_TOPIC", default=cls.topic),
+            group_id=env.str("KAFKA_CONSUMER_GROUP", default=cls.group_id),
+            session_timeout_ms=env.int("KAFKA_SESSION_TIMEOUT_MS", default=cls.session_timeout_ms),
+            max_poll_records=env.int("KAFKA_CONSUMER_MAX_POLL_RECORDS", default=cls.max_poll_records),
+            celery_broker_url=broker,
+            redis_url=env.str("REDIS_URL", default=broker),
+            dedupe_ttl_seconds=env.int("BRIDGE_DEDUPE_TTL_SECONDS", default=cls.dedupe_ttl_seconds),
+        )

@@ -1,0 +1,127 @@
+"""The bridge's poll loop: decode, route, hand off to Celery, and only then commit the offset."""
+
+import logging
+import threading
+import time
+from datetime import UTC, datetime
+
+import redis
+from celery import Celery
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+
+from bridge.config import BridgeConfig
+from bridge.dlq import DeadLetters
+from bridge.handlers import Dispatch
+from bridge.routing import ROUTES
+from events import EnvelopeError, decode
+from events.topics import dlq_topic, ensure_topics
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_KEY = "health:bridge"
+HEARTBEAT_TTL_SECONDS = 10
+DEDUPE_PREFIX = "bridge:handoff:"
+RETRY_PAUSE_SECONDS = 1.0
+
+
+def make_celery(config: BridgeConfig) -> Celery:
+    app = Celery("bridge", broker=config.celery_broker_url)
+    app.conf.update(task_serializer="json", accept_content=["json"], broker_connection_retry_on_startup=True)
+    return app
+
+
+class Bridge:
+    """One bridge member: `run_once()` handles one batch, `run_forever()` loops until stopped."""
+
+    def __init__(self, config: BridgeConfig):
+        self.config = config
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": config.bootstrap_servers,
+                "group.id": config.group_id,
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+                # A low session timeout makes a new member get its partitions in seconds, not 20+.
+                "session.timeout.ms": config.session_timeout_ms,
+                "client.id": "bridge",
+            }
+        )
+        self.dead_letters = DeadLetters(Producer({"bootstrap.servers": config.bootstrap_servers, "acks": "all"}))
+        self.celery = make_celery(config)
+        self.redis = redis.Redis.from_url(config.redis_url, socket_timeout=5)
+        self.stopping = threading.Event()
+        self.counts = {"handed_off": 0, "duplicates": 0, "dead_lettered": 0}
+
+    def handle(self, msg: Message) -> str:
+        """Route one record: 'handed_off', 'duplicates' or 'dead_lettered'. Raises if Celery is unreachable."""
+        try:
+            envelope = decode(msg.value())
+        except EnvelopeError as exc:
+            self.dead_letters.park(msg, f"undecodable: {exc}")
+            return "dead_lettered"
+        handler = ROUTES.get((envelope.type, envelope.dataversion))
+        if handler is None:
+            self.dead_letters.park(msg, f"no route for {envelope.type} v{envelope.dataversion}")
+            return "dead_lettered"
+        dedupe_key = DEDUPE_PREFIX + envelope.id
+        if self.redis.exists(dedupe_key):
+            return "duplicates"
+        handler(envelope, Dispatch(celery=self.celery, delivered_at=datetime.now(UTC)))
+        # Marked only after the hand-off: a crash in between means a second hand-off, which the
+        # idempotent tasks absorb, never a lost one.
+        self.redis.set(dedupe_key, 1, ex=self.config.dedupe_ttl_seconds)
+        return "handed_off"
+
+    def run_once(self, timeout: float = 1.0) -> int:
+        """Consume and hand off up to one batch; commit what was handled. Returns the record count."""
+        first = self.consumer.poll(timeout)
+        if first is None:
+            return 0
+        # consume() blocks until the batch is full or the timeout passes: take only what has
+        # already arrived, so a lone event is handed off at once.
+        messages = [first, *self.consumer.consume(num_messages=self.config.max_poll_records - 1, timeout=0)]
+        done: dict[tuple[str, int], int] = {}
+        for index, msg in enumerate(messages):
+            if msg.error():
+                if msg.error().code() != KafkaError._PARTITION_EOF:
+                    logger.warning("consumer error: %s", msg.error())
+                continue
+            try:
+                outcome = self.handle(msg)
+            except Exception:
+                logger.exception("hand-off failed; will retry from offset %d", msg.offset())
+                self._rewind(messages[index:])
+                self.stopping.wait(RETRY_PAUSE_SECONDS)
+                break
+            self.counts[outcome] += 1
+            done[(msg.topic(), msg.partition())] = msg.offset() + 1
+        if done:
+            offsets = [TopicPartition(topic, partition, offset) for (topic, partition), offset in done.items()]
+            self.consumer.commit(offsets=offsets, asynchronous=False)
+        return len(messages)
+
+    def _rewind(self, unhandled: list[Message]) -> None:
+        first: dict[tuple[str, int], int] = {}
+        for msg in unhandled:
+            if not msg.error():
+                first.setdefault((msg.topic(), msg.partition()), msg.offset())
+        for (topic, partition), offset in first.items():
+            self.consumer.seek(TopicPartition(topic, partition, offset))
+
+    def heartbeat(self) -> None:
+        try:
+            self.redis.set(HEARTBEAT_KEY, str(time.time()), ex=HEARTBEAT_TTL_SECONDS)
+        except redis.RedisError as exc:
+            logger.warning("bridge heartbeat not written: %s", exc)
+
+    def run_forever(self) -> None:
+        ensure_topics(self.config.bootstrap_servers, {dlq_topic(self.config.topic): 1})
+        self.consumer.subscribe([self.config.topic])
+        logger.info("bridge started: %s, group %s", self.config.topic, self.config.group_id)
+        try:
+            while not self.stopping.is_set():
+                self.heartbeat()
+                self.run_once()
+        finally:
+            self.consumer.close()  # leaves the group at once, so partitions move without waiting
+            logger.info("bridge stopped: %s", self.counts)

@@ -1,0 +1,29 @@
+"""Dead letters: records that cannot be decoded or routed go to `<topic>.dlq` with the reason."""
+
+import logging
+from datetime import UTC, datetime
+
+from confluent_kafka import Message, Producer
+
+from events.topics import dlq_topic
+
+logger = logging.getLogger(__name__)
+
+
+class DeadLetters:
+    def __init__(self, producer: Producer):
+        self.producer = producer
+
+    def park(self, msg: Message, reason: str) -> None:
+        """Copy the record to the DLQ with where it came from and why; wait until Kafka has it."""
+        headers = [
+            ("dlq_reason", reason.encode()),
+            ("dlq_source_topic", msg.topic().encode()),
+            ("dlq_source_partition", str(msg.partition()).encode()),
+            ("dlq_source_offset", str(msg.offset()).encode()),
+            ("dlq_at", datetime.now(UTC).isoformat().encode()),
+        ]
+        self.producer.produce(dlq_topic(msg.topic()), key=msg.key(), value=msg.value(), headers=headers)
+        if self.producer.flush(10) != 0:
+            raise RuntimeError("the dead-letter record was not confirmed by Kafka")
+        logger.warning("parked %s[%d]@%d in the DLQ: %s", msg.topic(), msg.partition(), msg.offset(), reason)

