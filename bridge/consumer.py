@@ -13,7 +13,7 @@ from bridge.config import BridgeConfig
 from bridge.dlq import DeadLetters
 from bridge.handlers import Dispatch
 from bridge.routing import ROUTES
-from events import EnvelopeError, decode
+from events import EnvelopeError, UnknownEventError, decode
 from events.topics import dlq_topic, ensure_topics
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,9 @@ class Bridge:
         """Route one record: 'handed_off', 'duplicates' or 'dead_lettered'. Raises if Celery is unreachable."""
         try:
             envelope = decode(msg.value())
+        except UnknownEventError as exc:
+            self.dead_letters.park(msg, f"no route: {exc}")
+            return "dead_lettered"
         except EnvelopeError as exc:
             self.dead_letters.park(msg, f"undecodable: {exc}")
             return "dead_lettered"

@@ -86,8 +86,7 @@ class SubmissionListCreateApi(APIView):
 
     throttle_scope = "submissions"
 
-    def get_permissions(self):
-        return [IsAdminUser()] if self.request.method == "GET" else [AllowAny()]
+    permission_classes = [AllowAny]
 
     def get_throttles(self):
         return [ScopedRateThrottle()] if self.request.method == "POST" else []
@@ -98,6 +97,9 @@ class SubmissionListCreateApi(APIView):
 
     @extend_schema(responses=SubmissionListItemSerializer(many=True))
     def get(self, request):
+        # Anyone may open this URL in a browser to use the form below; only staff see submissions.
+        if not IsAdminUser().has_permission(request, self):
+            return Response({"detail": "POST a submission here. Staff users who are logged in see the latest 50."})
         latest = Submission.objects.all()[:50]
         return Response(SubmissionListItemSerializer(latest, many=True).data)
 

@@ -1,0 +1,95 @@
+"""Shared fixtures. The `stack` fixture starts the whole pipeline once per session, on free ports."""
+
+import json
+
+import pytest
+import requests
+from kafka import KafkaConsumer, TopicPartition
+
+from tests.servers import Stack, wait_until
+
+
+@pytest.fixture(scope="session")
+def stack():
+    stack = Stack().start()
+    yield stack
+    stack.stop()
+
+
+@pytest.fixture
+def dump_logs_on_failure(request, stack):
+    yield
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:
+        print(stack.logs())
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    setattr(item, f"rep_{report.when}", report)
+    return report
+
+
+def read_topic(bootstrap: str, topic: str) -> list[dict]:
+    """Every record of a topic, read by an independent client (kafka-python), with parsed values."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(assigned)
+        consumer.seek_to_beginning(*assigned)
+        records = []
+        while True:
+            batch = consumer.poll(timeout_ms=500)
+            if not batch:
+                return records
+            for messages in batch.values():
+                for msg in messages:
+                    records.append(
+                        {
+                            "partition": msg.partition,
+                            "offset": msg.offset,
+                            "key": msg.key,
+                            "raw": msg.value,
+                            "headers": dict(msg.headers or []),
+                        }
+                    )
+    finally:
+        consumer.close()
+
+
+def events_for(bootstrap: str, topic: str, submission_id: str) -> list[dict]:
+    found = []
+    for record in read_topic(bootstrap, topic):
+        try:
+            value = json.loads(record["raw"])
+        except ValueError:
+            continue
+        if isinstance(value, dict) and value.get("subject") == submission_id:
+            found.append({**record, "value": value})
+    return found
+
+
+def submit(stack: Stack, **overrides) -> dict:
+    body = {"name": "Ada Lovelace", "email": "ada@example.org", "company": "Analytical Engines", "message": "Hello"}
+    response = requests.post(f"{stack.api}/api/submissions/", json={**body, **overrides}, timeout=10)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def final_state(stack: Stack, submission_id: str, timeout: float = 60) -> dict:
+    def done():
+        state = requests.get(f"{stack.api}/api/submissions/{submission_id}/", timeout=5).json()
+        return state if state["status"] in ("COMPLETED", "COMPENSATED", "FAILED") else None
+
+    return wait_until(done, timeout=timeout, what=f"submission {submission_id} to finish")
+
+
+def emails_to(stack: Stack, address: str) -> list[dict]:
+    emails = requests.get(f"{stack.maildev}/api/email", timeout=5).json()
+    return [mail for mail in emails if any(to["address"] == address for to in mail["to"])]
+
+
+def crm_leads(stack: Stack, submission_id: str) -> list[dict]:
+    return requests.get(f"{stack.crm}/leads/", params={"external_id": submission_id}, timeout=5).json()["results"]
