@@ -1,0 +1,90 @@
+import json
+
+import pytest
+from django.db import transaction
+
+from events import ContactFormSubmitted, decode
+from intake.models import Submission
+from intake.services import submission_create
+from outbox.models import OutboxEvent
+from outbox.relay import Relay
+from outbox.services import OutboxError, outbox_record
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_submission_and_its_event_are_stored_together():
+    submission = submission_create(name="Ada", email="ada@example.org", message="Hi", company="ACME")
+    row = OutboxEvent.objects.get()
+    envelope = decode(row.payload)
+    assert (row.key, row.event_type, row.published_at) == (str(submission.id), "ContactFormSubmitted", None)
+    assert envelope.subject == str(submission.id) == row.key
+    assert envelope.correlationid == str(submission.correlation_id)
+    assert envelope.event() == ContactFormSubmitted(
+        submission_id=str(submission.id), name="Ada", email="ada@example.org", message="Hi", company="ACME"
+    )
+
+
+def test_rolled_back_transaction_leaves_no_event_and_no_submission():
+    with pytest.raises(RuntimeError), transaction.atomic():
+        submission_create(name="Ada", email="ada@example.org", message="Hi")
+        raise RuntimeError("the caller fails after the write")
+    assert not Submission.objects.exists()
+    assert not OutboxEvent.objects.exists()
+
+
+def test_event_cannot_be_written_outside_a_transaction():
+    with pytest.raises(OutboxError):
+        outbox_record(event=ContactFormSubmitted(submission_id="x", name="a", email="b", message="c"), correlation_id="x")
+    assert not OutboxEvent.objects.exists()
+
+
+class RecordingProducer:
+    """Stands in for Kafka in a unit test: confirms (or fails) every record at flush."""
+
+    def __init__(self, fail: bool = False):
+        self.fail = fail
+        self.records = []
+        self.pending = []
+
+    def produce(self, topic, key, value, headers, on_delivery):
+        self.pending.append((topic, key, value, on_delivery))
+
+    def flush(self, timeout=None):
+        for topic, key, value, callback in self.pending:
+            self.records.append((topic, key, json.loads(value)["type"]))
+            callback("broker down" if self.fail else None, None)
+        self.pending = []
+        return 0
+
+
+def make_relay(producer):
+    return Relay(producer=producer, redis_client=object())
+
+
+def test_relay_marks_rows_published_only_when_delivery_is_confirmed():
+    submission_create(name="Ada", email="ada@example.org", message="Hi")
+    failing = make_relay(RecordingProducer(fail=True))
+    assert failing.run_once() == 0
+    row = OutboxEvent.objects.get()
+    assert row.published_at is None and row.last_error == "broker down" and row.claimed_until is None
+
+    producer = RecordingProducer()
+    assert make_relay(producer).run_once() == 1
+    assert OutboxEvent.objects.get().published_at is not None
+    assert producer.records == [("events.contact_form", row.key.encode(), "ContactFormSubmitted")]
+    assert make_relay(producer).run_once() == 0  # nothing is published twice
+
+
+def test_two_relays_never_claim_the_same_row():
+    for n in range(5):
+        submission_create(name=f"P{n}", email=f"p{n}@example.org", message="Hi")
+    first = make_relay(RecordingProducer()).claim()
+    second = make_relay(RecordingProducer()).claim()
+    assert len(first) == 5 and second == []
+
+
+def test_claims_are_in_creation_order():
+    ids = [submission_create(name=f"P{n}", email=f"p{n}@example.org", message="Hi").id for n in range(3)]
+    claimed = make_relay(RecordingProducer()).claim()
+    assert [row.key for row in claimed] == [str(i) for i in ids]

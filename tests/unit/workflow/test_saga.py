@@ -1,0 +1,41 @@
+import pytest
+
+from workflow.saga import compensation_chain, compensations_for, forward_chain
+from workflow.services import lead_owner_for
+
+
+@pytest.mark.parametrize(
+    "failed_step, done, expected",
+    [
+        ("tag_lead", [], []),
+        ("assign_owner", ["tag_lead"], ["tag_lead"]),
+        # The CRM may have created the lead before its answer was lost: undo it as well.
+        ("create_crm_lead", ["tag_lead", "assign_owner"], ["create_crm_lead", "assign_owner", "tag_lead"]),
+        ("create_crm_lead", ["assign_owner", "tag_lead"], ["create_crm_lead", "assign_owner", "tag_lead"]),
+    ],
+)
+def test_compensations_undo_finished_steps_in_reverse_order(failed_step, done, expected):
+    assert compensations_for(failed_step=failed_step, done_steps=done) == expected
+
+
+def test_unknown_step_is_an_error():
+    with pytest.raises(ValueError):
+        compensations_for(failed_step="bake_cake", done_steps=[])
+
+
+def test_forward_chain_runs_the_steps_in_order_then_completes():
+    names = [task.task for task in forward_chain("s-1").tasks]
+    assert names == ["workflow.tag_lead", "workflow.assign_owner", "workflow.create_crm_lead", "workflow.complete_saga"]
+    assert all(task.args == ("s-1",) and task.immutable for task in forward_chain("s-1").tasks)
+
+
+def test_compensation_chain_runs_the_undos_given_then_finishes():
+    names = [task.task for task in compensation_chain("s-1", ["create_crm_lead", "tag_lead"]).tasks]
+    assert names == ["workflow.undo_create_crm_lead", "workflow.undo_tag_lead", "workflow.finish_compensation"]
+
+
+def test_owner_is_chosen_by_domain_and_is_stable():
+    owners = ["a", "b", "c"]
+    assert lead_owner_for("x@acme.com", owners) == lead_owner_for("Y@ACME.com", owners)
+    chosen = {lead_owner_for(f"p@company{n}.com", owners) for n in range(50)}
+    assert chosen == set(owners)  # every owner gets some domains

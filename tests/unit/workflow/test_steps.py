@@ -1,0 +1,91 @@
+import pytest
+
+from events import decode
+from outbox.models import OutboxEvent
+from tests.unit.factories import SubmissionFactory
+from workflow import services, tasks  # noqa: F401 (tasks: registers the saga tasks for eager runs)
+from workflow.models import Lead, SagaRun, SagaStep
+
+pytestmark = pytest.mark.django_db
+
+
+def event_types(submission) -> list[tuple[str, str | None]]:
+    rows = OutboxEvent.objects.filter(key=str(submission.id)).order_by("created_at")
+    return [(row.event_type, decode(row.payload).data.get("step")) for row in rows]
+
+
+def start(submission):
+    SagaRun.objects.create(submission=submission)
+    Lead.objects.create(submission=submission)
+
+
+def test_start_creates_the_run_once_and_sends_the_chain_while_running(django_capture_on_commit_callbacks):
+    submission = SubmissionFactory()
+    with django_capture_on_commit_callbacks() as callbacks:
+        first = services.saga_start(submission_id=str(submission.id))
+        again = services.saga_start(submission_id=str(submission.id))
+    assert first["created"] is True and again["created"] is False
+    assert SagaRun.objects.count() == 1 and len(callbacks) == 2
+
+
+def test_a_step_that_ran_already_is_skipped_with_its_first_result():
+    submission = SubmissionFactory(email="someone@gmail.com", message="Please call ASAP")
+    start(submission)
+    first = services.lead_tag(submission_id=str(submission.id))
+    again = services.lead_tag(submission_id=str(submission.id))
+    assert first["result"]["tags"] == ["web-form", "company", "free-email", "urgent"]
+    assert again == {"step": "tag_lead", "skipped": True, "result": first["result"]}
+    assert SagaStep.objects.filter(name="tag_lead").count() == 1
+    assert [t for t, _ in event_types(submission)].count("WorkflowStepCompleted") == 1
+
+
+def test_injected_failure_compensates_finished_steps_and_emits_the_reason(django_capture_on_commit_callbacks):
+    submission = SubmissionFactory(demo_fail_at="assign_owner")
+    submission_id = str(submission.id)
+    start(submission)
+    services.lead_tag(submission_id=submission_id)
+    with pytest.raises(services.WorkflowStepError) as failure:
+        services.lead_assign_owner(submission_id=submission_id)
+    # What the worker does when the task fails for good: its failure hook starts compensation,
+    # whose chain eager Celery runs when the transaction commits.
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.assign_owner.on_failure(failure.value, "task-id", (submission_id,), {}, None)
+
+    run = SagaRun.objects.get(submission=submission)
+    assert run.status == SagaRun.Status.COMPENSATED
+    assert run.failed_step == "assign_owner" and "demo" in run.reason
+    assert Lead.objects.get(submission=submission).tags == []
+    assert event_types(submission) == [
+        ("WorkflowStepCompleted", "tag_lead"),
+        ("WorkflowStepFailed", "assign_owner"),
+        ("WorkflowStepCompensated", "tag_lead"),
+        ("WorkflowCompensated", None),
+    ]
+
+
+def test_second_failure_report_starts_no_second_compensation(django_capture_on_commit_callbacks):
+    submission = SubmissionFactory()
+    start(submission)
+    with django_capture_on_commit_callbacks() as callbacks:
+        first = services.saga_fail(submission_id=str(submission.id), step="tag_lead", reason="boom")
+        second = services.saga_fail(submission_id=str(submission.id), step="tag_lead", reason="boom")
+    assert first["compensating"] is True and second["compensating"] is False
+    assert len(callbacks) == 2  # one wake-up of the relay, one compensation chain
+    assert [t for t, _ in event_types(submission)].count("WorkflowStepFailed") == 1
+
+
+def test_completion_is_emitted_once():
+    submission = SubmissionFactory()
+    start(submission)
+    assert services.saga_complete(submission_id=str(submission.id)) == {"completed": True}
+    assert services.saga_complete(submission_id=str(submission.id)) == {"completed": False}
+    assert [t for t, _ in event_types(submission)] == ["WorkflowCompleted"]
+
+
+def test_forward_steps_stop_once_the_run_is_compensating():
+    submission = SubmissionFactory()
+    start(submission)
+    SagaRun.objects.filter(submission=submission).update(status=SagaRun.Status.COMPENSATING)
+    result = services.lead_assign_owner(submission_id=str(submission.id))
+    assert result["skipped"] is True
+    assert not SagaStep.objects.exists()
