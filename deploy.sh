@@ -346,8 +346,9 @@ main() {
     start | stop | restart | status | logs | restart-service | build | cleanup | test) ;;
     *) usage >&2; fail "unknown command '$cmd'" ;;
   esac
-  load_env
+  # Tests start their own servers with their own settings: a developer's .env must not leak in.
   if [[ "$cmd" == test ]]; then run_tests "$@"; return; fi
+  load_env
   if use_compose; then compose_cmd "$cmd" "$@"; return; fi
   case "$cmd" in
     start) local_start ;;
