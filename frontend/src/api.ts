@@ -1,0 +1,305 @@
+/** The submissions API: create a submission, read its state, follow it live. */
+
+import { isFinalStatus, isSubmissionState, type SubmissionState } from "./types";
+import { FIELD_NAMES, type FieldName, type SubmissionInput } from "./validation";
+
+export type ServerFieldErrors = Partial<Record<FieldName, string[]>>;
+
+export type CreateResult =
+  | { kind: "created"; id: string; status: string; statusUrl: string }
+  | { kind: "invalid"; fieldErrors: ServerFieldErrors; formErrors: string[] }
+  | { kind: "rate-limited"; retryAfterSeconds: number | null }
+  | { kind: "server-error"; status: number }
+  | { kind: "unexpected"; status: number }
+  | { kind: "network-error" };
+
+export type GetResult =
+  | { kind: "ok"; state: SubmissionState }
+  | { kind: "not-found" }
+  | { kind: "error"; message: string };
+
+export interface ApiOptions {
+  /** fetch to use (tests pass their own). */
+  fetch?: typeof fetch;
+  /** EventSource constructor; null to never use server-sent events. */
+  EventSource?: typeof EventSource | null;
+  /** Time between two reads when polling (ms). */
+  pollIntervalMs?: number;
+  /** Give up on one request after this long (ms). */
+  requestTimeoutMs?: number;
+  /** Fall back to polling when the live stream has shown nothing for this long (ms). */
+  streamStallMs?: number;
+}
+
+export interface Api {
+  createSubmission(input: SubmissionInput): Promise<CreateResult>;
+  getSubmission(id: string): Promise<GetResult>;
+  eventsUrl(id: string): Promise<string>;
+  readonly EventSource: typeof EventSource | null;
+  readonly pollIntervalMs: number;
+  readonly streamStallMs: number;
+}
+
+function asMessages(value: unknown): string[] {
+  if (Array.isArray(value)) return value.map((item) => String(item));
+  if (typeof value === "string") return [value];
+  if (value && typeof value === "object") return Object.values(value).flatMap(asMessages);
+  return [];
+}
+
+/** A 400 body → messages per known field, and the rest for the form as a whole. */
+export function parseValidationErrors(body: unknown): { fieldErrors: ServerFieldErrors; formErrors: string[] } {
+  const fieldErrors: ServerFieldErrors = {};
+  const formErrors: string[] = [];
+  if (body && typeof body === "object" && !Array.isArray(body)) {
+    for (const [key, value] of Object.entries(body)) {
+      const messages = asMessages(value);
+      if (messages.length === 0) continue;
+      if ((FIELD_NAMES as readonly string[]).includes(key)) {
+        fieldErrors[key as FieldName] = messages;
+      } else if (key === "non_field_errors" || key === "detail") {
+        formErrors.push(...messages);
+      } else {
+        formErrors.push(...messages.map((message) => `${key}: ${message}`));
+      }
+    }
+  } else {
+    formErrors.push(...asMessages(body));
+  }
+  if (Object.keys(fieldErrors).length === 0 && formErrors.length === 0) {
+    formErrors.push("The server did not accept the submission.");
+  }
+  return { fieldErrors, formErrors };
+}
+
+async function readJson(response: Response): Promise<unknown> {
+  try {
+    return await response.json();
+  } catch {
+    return null;
+  }
+}
+
+export function createApi(apiBase: string | Promise<string>, options: ApiOptions = {}): Api {
+  const doFetch: typeof fetch = options.fetch ?? ((...args) => fetch(...args));
+  const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+  const base = Promise.resolve(apiBase);
+  const url = async (path: string) => `${await base}${path}`;
+  const submissionPath = (id: string) => `/api/submissions/${encodeURIComponent(id)}/`;
+
+  async function withTimeout<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), requestTimeoutMs);
+    try {
+      return await run(controller.signal);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    EventSource:
+      options.EventSource === undefined
+        ? typeof globalThis.EventSource === "function"
+          ? globalThis.EventSource
+          : null
+        : options.EventSource,
+    pollIntervalMs: options.pollIntervalMs ?? 1000,
+    streamStallMs: options.streamStallMs ?? 5000,
+
+    async createSubmission(input) {
+      let response: Response;
+      try {
+        response = await withTimeout(async (signal) =>
+          doFetch(await url("/api/submissions/"), {
+            method: "POST",
+            headers: { "Content-Type": "application/json", Accept: "application/json" },
+            body: JSON.stringify(input),
+            signal,
+          }),
+        );
+      } catch {
+        return { kind: "network-error" };
+      }
+      if (response.status === 201 || response.status === 200) {
+        const body = (await readJson(response)) as { id?: unknown; status?: unknown; status_url?: unknown } | null;
+        if (body && typeof body.id === "string") {
+          return {
+            kind: "created",
+            id: body.id,
+            status: typeof body.status === "string" ? body.status : "RECEIVED",
+            statusUrl: typeof body.status_url === "string" ? body.status_url : "",
+          };
+        }
+        return { kind: "unexpected", status: response.status };
+      }
+      if (response.status === 400) {
+        return { kind: "invalid", ...parseValidationErrors(await readJson(response)) };
+      }
+      if (response.status === 429) {
+        const header = Number(response.headers.get("Retry-After"));
+        return { kind: "rate-limited", retryAfterSeconds: Number.isFinite(header) && header > 0 ? header : null };
+      }
+      if (response.status >= 500) return { kind: "server-error", status: response.status };
+      return { kind: "unexpected", status: response.status };
+    },
+
+    async getSubmission(id) {
+      let response: Response;
+      try {
+        response = await withTimeout(async (signal) =>
+          doFetch(await url(submissionPath(id)), { headers: { Accept: "application/json" }, signal }),
+        );
+      } catch {
+        return { kind: "error", message: "Could not reach the server." };
+      }
+      if (response.status === 404) return { kind: "not-found" };
+      if (!response.ok) return { kind: "error", message: `The server answered with HTTP ${response.status}.` };
+      const body = await readJson(response);
+      if (!isSubmissionState(body)) return { kind: "error", message: "The server sent an unreadable answer." };
+      return { kind: "ok", state: body };
+    },
+
+    async eventsUrl(id) {
+      return url(`/api/submissions/${encodeURIComponent(id)}/events`);
+    },
+  };
+}
+
+export type Connection = "connecting" | "live" | "polling" | "final";
+
+export interface WatchHandlers {
+  onState(state: SubmissionState): void;
+  onNotFound(): void;
+  onConnection(connection: Connection): void;
+  /** A problem reaching the server (null once it is answering again). */
+  onProblem(message: string | null): void;
+}
+
+/**
+ * Follows one submission until its status is final: a first read, then the server-sent event
+ * stream; when the stream fails (or EventSource is missing) it polls the state every interval.
+ * Returns a function that stops everything.
+ */
+export function watchSubmission(api: Api, id: string, handlers: WatchHandlers): () => void {
+  let stopped = false;
+  let finished = false;
+  let source: EventSource | null = null;
+  let pollTimer: ReturnType<typeof setTimeout> | null = null;
+  let stallTimer: ReturnType<typeof setTimeout> | null = null;
+
+  const closeStream = () => {
+    if (stallTimer) clearTimeout(stallTimer);
+    stallTimer = null;
+    if (source) source.close();
+    source = null;
+  };
+
+  const stop = () => {
+    stopped = true;
+    closeStream();
+    if (pollTimer) clearTimeout(pollTimer);
+    pollTimer = null;
+  };
+
+  const deliver = (state: SubmissionState) => {
+    if (stopped || finished) return;
+    handlers.onState(state);
+    if (isFinalStatus(state.status)) {
+      finished = true;
+      handlers.onConnection("final");
+      stop();
+    }
+  };
+
+  /** One read; false when there is nothing more to do (gone, or stopped). */
+  const readOnce = async (): Promise<boolean> => {
+    const result = await api.getSubmission(id);
+    if (stopped) return false;
+    if (result.kind === "not-found") {
+      handlers.onNotFound();
+      stop();
+      return false;
+    }
+    if (result.kind === "error") {
+      handlers.onProblem(result.message);
+      return true;
+    }
+    handlers.onProblem(null);
+    deliver(result.state);
+    return !stopped;
+  };
+
+  const poll = async () => {
+    pollTimer = null;
+    if (stopped) return;
+    if (await readOnce()) pollTimer = setTimeout(poll, api.pollIntervalMs);
+  };
+
+  const fallBackToPolling = () => {
+    closeStream();
+    if (stopped || pollTimer) return;
+    handlers.onConnection("polling");
+    void poll();
+  };
+
+  const armStallTimer = () => {
+    if (stallTimer) clearTimeout(stallTimer);
+    stallTimer = setTimeout(() => {
+      // Neither opened nor said anything: do not wait on it any longer.
+      if (!stopped) fallBackToPolling();
+    }, api.streamStallMs);
+  };
+
+  const openStream = async () => {
+    const EventSourceImpl = api.EventSource;
+    if (!EventSourceImpl) {
+      fallBackToPolling();
+      return;
+    }
+    const streamUrl = await api.eventsUrl(id);
+    if (stopped) return;
+    try {
+      source = new EventSourceImpl(streamUrl);
+    } catch {
+      fallBackToPolling();
+      return;
+    }
+    armStallTimer();
+    source.addEventListener("open", () => {
+      if (stallTimer) clearTimeout(stallTimer);
+      stallTimer = null;
+      if (!stopped) handlers.onConnection("live");
+    });
+    source.addEventListener("state", (event) => {
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse((event as MessageEvent<string>).data);
+      } catch {
+        parsed = null;
+      }
+      if (!isSubmissionState(parsed)) {
+        fallBackToPolling();
+        return;
+      }
+      if (stallTimer) clearTimeout(stallTimer);
+      stallTimer = null;
+      handlers.onConnection("live");
+      handlers.onProblem(null);
+      deliver(parsed);
+    });
+    source.addEventListener("error", () => {
+      // Before a final state an error means the stream is gone or never worked: poll instead.
+      if (!stopped) fallBackToPolling();
+    });
+  };
+
+  handlers.onConnection("connecting");
+  void (async () => {
+    const goOn = await readOnce();
+    if (!goOn || stopped) return;
+    await openStream();
+  })();
+
+  return stop;
+}

@@ -1,0 +1,196 @@
+import { act, screen, waitFor, within } from "@testing-library/react";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { FakeEventSource } from "../test/fakeEventSource";
+import {
+  compensatedRun,
+  completedRun,
+  inFlightRun,
+  jsonResponse,
+  SUBMISSION_ID,
+} from "../test/fixtures";
+import { API_BASE, renderApp } from "../test/render";
+import type { SubmissionState } from "../types";
+
+const PATH = `/submissions/${SUBMISSION_ID}`;
+
+/** A fetch that answers GET /api/submissions/{id}/ with each state in turn (the last one repeats). */
+function stateFetch(...states: SubmissionState[]) {
+  let call = 0;
+  return vi.fn(async (url: string) => {
+    if (url !== `${API_BASE}/api/submissions/${SUBMISSION_ID}/`) return jsonResponse(404, { detail: "Not found." });
+    const state = states[Math.min(call, states.length - 1)];
+    call += 1;
+    return jsonResponse(200, state);
+  });
+}
+
+const step = (key: string) => screen.getByTestId(`step-${key}`);
+const stepOrder = () =>
+  Array.from(document.querySelectorAll<HTMLElement>("[data-testid^='step-']")).map((el) => el.dataset.testid);
+
+beforeEach(() => FakeEventSource.reset());
+afterEach(() => vi.useRealTimers());
+
+describe("the progress view", () => {
+  it("a completed run: every step done, with its time and the delay since the step before", async () => {
+    renderApp(PATH, stateFetch(completedRun()));
+
+    const badge = await screen.findByTestId("final-status");
+    expect(badge).toHaveTextContent(/completed/);
+    expect(screen.getByText("Ada Lovelace")).toBeInTheDocument();
+    expect(screen.getByText(SUBMISSION_ID)).toBeInTheDocument();
+
+    const keys = ["accepted", "published", "handed", "email", "tag_lead", "assign_owner", "create_crm_lead", "completed"];
+    expect(stepOrder()).toEqual(keys.map((key) => `step-${key}`));
+    for (const key of keys) expect(step(key)).toHaveAttribute("data-state", "done");
+
+    // Times are HH:MM:SS.mmm in local time (UTC in the tests).
+    expect(within(step("accepted")).getByText("10:00:00.000")).toBeInTheDocument();
+    expect(within(step("published")).getByText("10:00:00.120")).toBeInTheDocument();
+    expect(within(step("published")).getByText("+120 ms")).toBeInTheDocument();
+    expect(within(step("handed")).getByText("10:00:00.350")).toBeInTheDocument();
+    expect(within(step("handed")).getByText("+230 ms")).toBeInTheDocument();
+    expect(within(step("email")).getByText("10:00:00.900")).toBeInTheDocument();
+    expect(within(step("create_crm_lead")).getByText("10:00:02.100")).toBeInTheDocument();
+    expect(within(step("create_crm_lead")).getByText("+1.2 s")).toBeInTheDocument();
+    expect(within(step("completed")).getByText("+150 ms")).toBeInTheDocument();
+
+    // Details of each step's result.
+    expect(step("tag_lead")).toHaveTextContent("Tags: web-form, company");
+    expect(step("assign_owner")).toHaveTextContent("Owner: grace");
+    expect(step("create_crm_lead")).toHaveTextContent("CRM id: CRM-0042");
+    expect(screen.getByTestId("connection")).toHaveTextContent(/final/i);
+  });
+
+  it("a compensated run: the failure, the compensations in the order they ran, and the reason", async () => {
+    renderApp(PATH, stateFetch(compensatedRun()));
+
+    const badge = await screen.findByTestId("final-status");
+    expect(badge).toHaveTextContent(/compensated/);
+
+    expect(step("failed")).toHaveAttribute("data-state", "failed");
+    expect(step("failed")).toHaveTextContent("Step failed: create_crm_lead");
+    expect(step("failed")).toHaveTextContent("CRM answered 503 Service Unavailable");
+    expect(within(step("failed")).getByText("10:00:03.000")).toBeInTheDocument();
+
+    expect(stepOrder().slice(-5)).toEqual([
+      "step-failed",
+      "step-compensated-create_crm_lead",
+      "step-compensated-assign_owner",
+      "step-compensated-tag_lead",
+      "step-compensated-final",
+    ]);
+    for (const key of ["compensated-create_crm_lead", "compensated-assign_owner", "compensated-tag_lead"]) {
+      expect(step(key)).toHaveAttribute("data-state", "done");
+    }
+    expect(step("compensated-assign_owner")).toHaveTextContent("Compensated: assign_owner");
+    expect(within(step("compensated-assign_owner")).getByText("+100 ms")).toBeInTheDocument();
+
+    const final = step("compensated-final");
+    expect(final).toHaveAttribute("data-state", "done");
+    expect(final).toHaveTextContent("Compensated");
+    expect(final).toHaveTextContent("CRM answered 503 Service Unavailable");
+
+    expect(step("tag_lead")).toHaveAttribute("data-state", "done");
+    expect(step("create_crm_lead")).toHaveAttribute("data-state", "failed");
+    expect(step("completed")).toHaveAttribute("data-state", "skipped");
+    expect(step("completed")).toHaveTextContent(/not reached/i);
+  });
+
+  it("an in-flight run shows the steps still to come as pending, then follows the run to its end", async () => {
+    const fetchMock = stateFetch(inFlightRun(), inFlightRun(), completedRun());
+    renderApp(PATH, fetchMock);
+
+    await waitFor(() => expect(step("tag_lead")).toHaveAttribute("data-state", "done"));
+    for (const key of ["email", "assign_owner", "create_crm_lead", "completed"]) {
+      expect(step(key)).toHaveAttribute("data-state", "pending");
+    }
+    expect(screen.queryByTestId("final-status")).not.toBeInTheDocument();
+    expect(screen.getByTestId("live-status")).toHaveTextContent(/processing/i);
+
+    // No EventSource here: it polls until the state is final, then stops.
+    expect(await screen.findByTestId("final-status")).toHaveTextContent(/completed/);
+    for (const key of ["email", "assign_owner", "create_crm_lead", "completed"]) {
+      expect(step(key)).toHaveAttribute("data-state", "done");
+    }
+    const calls = fetchMock.mock.calls.length;
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(fetchMock.mock.calls.length).toBe(calls);
+  });
+
+  it("follows the server-sent events stream and announces each new step", async () => {
+    renderApp(PATH, stateFetch(inFlightRun()), { EventSource: FakeEventSource as unknown as typeof EventSource });
+
+    await waitFor(() => expect(FakeEventSource.instances).toHaveLength(1));
+    const source = FakeEventSource.last;
+    expect(source.url).toBe(`${API_BASE}/api/submissions/${SUBMISSION_ID}/events`);
+    expect(screen.getByTestId("connection")).toHaveTextContent(/connecting/i);
+
+    act(() => source.open());
+    expect(screen.getByTestId("connection")).toHaveTextContent(/live/i);
+
+    const next = inFlightRun();
+    next.timeline = completedRun().timeline.filter((item) => item.type !== "WorkflowCompleted");
+    act(() => source.sendState(next));
+    expect(step("email")).toHaveAttribute("data-state", "done");
+    const announcer = screen.getByTestId("announcer");
+    expect(announcer).toHaveAttribute("aria-live", "polite");
+    expect(announcer).toHaveTextContent("Email sent at 10:00:00.900");
+    expect(announcer).toHaveTextContent("CRM lead created at 10:00:02.100");
+    expect(announcer).not.toHaveTextContent("Lead tagged"); // already shown before: not announced again
+
+    act(() => source.sendState(completedRun()));
+    expect(screen.getByTestId("final-status")).toHaveTextContent(/completed/);
+    expect(announcer).toHaveTextContent("Workflow completed");
+    expect(source.closed).toBe(true);
+  });
+
+  it("falls back to polling when the stream fails before a final state", async () => {
+    const fetchMock = stateFetch(inFlightRun(), compensatedRun());
+    renderApp(PATH, fetchMock, { EventSource: FakeEventSource as unknown as typeof EventSource });
+
+    await waitFor(() => expect(FakeEventSource.instances).toHaveLength(1));
+    act(() => FakeEventSource.last.fail());
+    expect(FakeEventSource.last.closed).toBe(true);
+
+    expect(await screen.findByTestId("final-status")).toHaveTextContent(/compensated/);
+    expect(fetchMock.mock.calls.length).toBeGreaterThanOrEqual(2);
+    expect(FakeEventSource.instances).toHaveLength(1);
+  });
+
+  it("does not wait forever on a stream that never opens", async () => {
+    renderApp(PATH, stateFetch(inFlightRun(), completedRun()), {
+      EventSource: FakeEventSource as unknown as typeof EventSource,
+      streamStallMs: 30,
+    });
+    await waitFor(() => expect(FakeEventSource.instances).toHaveLength(1));
+    expect(await screen.findByTestId("final-status")).toHaveTextContent(/completed/);
+    expect(FakeEventSource.last.closed).toBe(true);
+  });
+
+  it("does not open a stream for a run that is already final", async () => {
+    renderApp(PATH, stateFetch(completedRun()), { EventSource: FakeEventSource as unknown as typeof EventSource });
+    expect(await screen.findByTestId("final-status")).toHaveTextContent(/completed/);
+    expect(FakeEventSource.instances).toHaveLength(0);
+  });
+
+  it("says so when there is no such submission", async () => {
+    const fetchMock = vi.fn(async () => jsonResponse(404, { detail: "No Submission matches the given query." }));
+    renderApp("/submissions/00000000-0000-4000-8000-000000000000", fetchMock);
+    expect(await screen.findByRole("heading", { name: "No such submission" })).toBeInTheDocument();
+    expect(screen.queryByTestId("step-accepted")).not.toBeInTheDocument();
+  });
+
+  it("keeps trying, and says so, while the server cannot be reached", async () => {
+    let reachable = false;
+    const fetchMock = vi.fn(async () => {
+      if (!reachable) throw new TypeError("Failed to fetch");
+      return jsonResponse(200, completedRun());
+    });
+    renderApp(PATH, fetchMock);
+    expect(await screen.findByText(/could not reach the server/i)).toBeInTheDocument();
+    reachable = true;
+    expect(await screen.findByTestId("final-status")).toHaveTextContent(/completed/);
+    expect(screen.queryByText(/could not reach the server/i)).not.toBeInTheDocument();
+  });
+});

@@ -1,0 +1,223 @@
+import { useEffect, useMemo, useRef, useState } from "react";
+import { Link, useParams } from "react-router-dom";
+import { useApi } from "../ApiContext";
+import { watchSubmission, type Connection } from "../api";
+import {
+  announceStep,
+  deriveProgress,
+  formatClock,
+  formatDelay,
+  type ProgressStep,
+  type StepState,
+} from "../progress";
+import type { SubmissionState } from "../types";
+import { useDocumentTitle } from "../useDocumentTitle";
+
+interface Watch {
+  state: SubmissionState | null;
+  notFound: boolean;
+  connection: Connection;
+  problem: string | null;
+}
+
+const INITIAL: Watch = { state: null, notFound: false, connection: "connecting", problem: null };
+
+function useSubmissionWatch(id: string): Watch {
+  const api = useApi();
+  const [watch, setWatch] = useState<Watch>(INITIAL);
+
+  useEffect(() => {
+    setWatch(INITIAL);
+    return watchSubmission(api, id, {
+      onState: (state) => setWatch((w) => ({ ...w, state })),
+      onNotFound: () => setWatch((w) => ({ ...w, notFound: true })),
+      onConnection: (connection) => setWatch((w) => ({ ...w, connection })),
+      onProblem: (problem) => setWatch((w) => (w.problem === problem ? w : { ...w, problem })),
+    });
+  }, [api, id]);
+
+  return watch;
+}
+
+const STATE_TEXT: Record<StepState, string> = {
+  done: "done",
+  pending: "pending",
+  skipped: "not reached",
+  failed: "failed",
+};
+
+const CONNECTION_TEXT: Record<Connection, string> = {
+  connecting: "Connecting…",
+  live: "Live: updates arrive as they happen",
+  polling: "Live: checking every second",
+  final: "Final: no more updates",
+};
+
+function StepIcon({ state }: { state: StepState }) {
+  const glyph = state === "done" ? "✓" : state === "failed" ? "✕" : state === "skipped" ? "–" : "";
+  return (
+    <span className={`step__icon step__icon--${state}`} aria-hidden="true">
+      {glyph}
+    </span>
+  );
+}
+
+function StepItem({ step }: { step: ProgressStep }) {
+  return (
+    <li className={`step step--${step.state}`} data-testid={step.testId} data-state={step.state}>
+      <StepIcon state={step.state} />
+      <div className="step__body">
+        <div className="step__head">
+          <span className="step__label">{step.label}</span>
+          <span className={`step__state step__state--${step.state}`}>{STATE_TEXT[step.state]}</span>
+        </div>
+        {step.at !== null || step.delayMs !== null ? (
+          <div className="step__timing">
+            {step.at !== null && step.time ? (
+              <time className="step__time" dateTime={step.time}>
+                {formatClock(step.at)}
+              </time>
+            ) : null}
+            {step.delayMs !== null ? (
+              <span className="step__delay" title={step.delayFrom ? `since “${step.delayFrom}”` : undefined}>
+                {formatDelay(step.delayMs)}
+                {step.delayFrom ? <span className="visually-hidden"> after {step.delayFrom}</span> : null}
+              </span>
+            ) : null}
+          </div>
+        ) : null}
+        {step.detail ? <p className="step__detail">{step.detail}</p> : null}
+      </div>
+    </li>
+  );
+}
+
+/** Text for the live region: what has just happened since the previous state. */
+function useAnnouncement(steps: ProgressStep[] | null, summary: string | null, final: boolean): string {
+  const seen = useRef<{ states: Map<string, StepState>; final: boolean } | null>(null);
+  const [message, setMessage] = useState("");
+
+  useEffect(() => {
+    if (!steps || !summary) return;
+    const previous = seen.current;
+    seen.current = { states: new Map(steps.map((step) => [step.key, step.state] as const)), final };
+    if (previous === null) {
+      const done = steps.filter((step) => step.state === "done").length;
+      setMessage(`${summary}. ${done} of ${steps.length} steps done.`);
+      return;
+    }
+    const parts = steps
+      .filter((step) => (step.state === "done" || step.state === "failed") && previous.states.get(step.key) !== step.state)
+      .map(announceStep);
+    if (final && !previous.final) parts.push(`${summary}.`);
+    if (parts.length) setMessage(parts.join(" "));
+  }, [steps, summary, final]);
+
+  return message;
+}
+
+export function SubmissionPage() {
+  const { id = "" } = useParams();
+  const watch = useSubmissionWatch(id);
+  const progress = useMemo(() => (watch.state ? deriveProgress(watch.state) : null), [watch.state]);
+  const announcement = useAnnouncement(progress?.steps ?? null, progress?.summary ?? null, progress?.final ?? false);
+  useDocumentTitle(watch.notFound ? "No such submission" : "Submission progress");
+
+  if (watch.notFound) {
+    return (
+      <section className="card narrow">
+        <h1>No such submission</h1>
+        <p>
+          There is no submission with the reference <code className="reference">{id}</code>. Check the link, or
+          send a new message.
+        </p>
+        <p>
+          <Link to="/demo" className="button button--primary">
+            Send a new message
+          </Link>
+        </p>
+      </section>
+    );
+  }
+
+  const state = watch.state;
+  return (
+    <div className="progress">
+      <header className="page-header">
+        <h1>Submission progress</h1>
+        {state ? (
+          <dl className="facts">
+            <div>
+              <dt>From</dt>
+              <dd>
+                {state.name}
+                {state.company ? <span className="muted"> · {state.company}</span> : null}
+              </dd>
+            </div>
+            <div>
+              <dt>Reference</dt>
+              <dd>
+                <code className="reference">{state.id}</code>
+              </dd>
+            </div>
+            {state.demo_fail_at ? (
+              <div>
+                <dt>Demo</dt>
+                <dd>workflow set to fail at {state.demo_fail_at}</dd>
+              </div>
+            ) : null}
+          </dl>
+        ) : (
+          <p className="muted">
+            Reference <code className="reference">{id}</code>
+          </p>
+        )}
+      </header>
+
+      <section className="card" aria-labelledby="steps-heading">
+        <div className="progress__top">
+          <h2 id="steps-heading">Steps</h2>
+          {progress ? (
+            progress.final ? (
+              <p className={`badge badge--${progress.outcome ?? "neutral"}`} data-testid="final-status">
+                {progress.summary}
+              </p>
+            ) : (
+              <p className="badge badge--running" data-testid="live-status">
+                <span className="spinner" aria-hidden="true" />
+                {progress.summary}
+              </p>
+            )
+          ) : null}
+        </div>
+
+        <p className="connection" data-testid="connection">
+          {CONNECTION_TEXT[watch.connection]}
+        </p>
+        {watch.problem ? (
+          <p className="problem" role="status">
+            {watch.problem} Trying again every second…
+          </p>
+        ) : null}
+
+        {progress ? (
+          <ol className="steps">
+            {progress.steps.map((step) => (
+              <StepItem key={step.key} step={step} />
+            ))}
+          </ol>
+        ) : (
+          <p className="muted">Loading the submission…</p>
+        )}
+
+        <div className="visually-hidden" aria-live="polite" data-testid="announcer">
+          {announcement}
+        </div>
+      </section>
+
+      <p className="progress__again">
+        <Link to="/demo">Send another message</Link>
+      </p>
+    </div>
+  );
+}

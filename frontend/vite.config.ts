@@ -1,0 +1,36 @@
+/// <reference types="vitest/config" />
+import { defineConfig, type Plugin } from "vite";
+import react from "@vitejs/plugin-react";
+
+// In production a small server answers GET /config.json. The dev server does the same here, so that
+// `npm run dev` behaves like the real thing (API_BASE overrides the address of the API).
+function devRuntimeConfig(): Plugin {
+  return {
+    name: "dev-runtime-config",
+    apply: "serve",
+    configureServer(server) {
+      server.middlewares.use("/config.json", (_req, res) => {
+        res.setHeader("Content-Type", "application/json");
+        res.setHeader("Cache-Control", "no-store");
+        res.end(JSON.stringify({ apiBase: process.env.API_BASE ?? "http://localhost:5000" }));
+      });
+    },
+  };
+}
+
+export default defineConfig({
+  plugins: [react(), devRuntimeConfig()],
+  // The API allows browser calls from port 3000 (CORS), so the dev server uses it too.
+  server: { port: 3000 },
+  preview: { port: 3000 },
+  build: { outDir: "dist", sourcemap: true },
+  test: {
+    environment: "jsdom",
+    globals: true,
+    setupFiles: ["./src/setupTests.ts"],
+    include: ["src/**/*.test.{ts,tsx}"],
+    // Times are shown in local time; pin the zone so that expected strings are stable.
+    env: { TZ: "UTC" },
+    restoreMocks: true,
+  },
+});
