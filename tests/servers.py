@@ -111,7 +111,7 @@ class Stack:
         self.tmp = Path(tempfile.mkdtemp(prefix="intake-stack-"))
         self.procs = Processes(self.tmp)
         self.ports = {
-            name: free_port() for name in ("kafka", "redis", "smtp", "maildev_web", "crm", "api")
+            name: free_port() for name in ("kafka", "redis", "smtp", "maildev_web", "crm", "api", "frontend")
         }
         self.topic = "events.contact_form"
         self.env = {
@@ -133,6 +133,8 @@ class Stack:
             "TASK_RETRY_BACKOFF_MAX": "1",
             "SUBMISSION_RATE_LIMIT": "10000/minute",
             "API_PORT": str(self.ports["api"]),
+            "API_PUBLIC_URL": f"http://127.0.0.1:{self.ports['api']}",
+            "CORS_ORIGINS": f"http://127.0.0.1:{self.ports['frontend']},http://localhost:{self.ports['frontend']}",
             **(extra_env or {}),
         }
         self.worker_concurrency = worker_concurrency
@@ -205,6 +207,22 @@ class Stack:
             ],
             self.env,
         )
+
+    @property
+    def frontend(self) -> str:
+        return f"http://127.0.0.1:{self.ports['frontend']}"
+
+    def start_frontend(self) -> None:
+        """The production build (frontend/dist), served as deploy.sh serves it."""
+        self.procs.start(
+            "frontend",
+            [
+                str(BIN / "gunicorn"), "--chdir", "deploy", "--bind", f"127.0.0.1:{self.ports['frontend']}",
+                "--threads", "4", "--no-control-socket", "frontend_server:app",
+            ],
+            self.env,
+        )
+        wait_until(lambda: http_ok(f"{self.frontend}/health"), what="frontend (is frontend/dist built?)")
 
     def start_bridge(self) -> None:
         self.procs.start("bridge", [str(BIN / "python"), "-m", "bridge"], self.env)
