@@ -98,7 +98,13 @@ describe("the progress view", () => {
   });
 
   it("an in-flight run shows the steps still to come as pending, then follows the run to its end", async () => {
-    const fetchMock = stateFetch(inFlightRun(), inFlightRun(), completedRun());
+    // The server reports the run in flight until the test says it has finished, however slowly
+    // the assertions below run.
+    let finished = false;
+    const fetchMock = vi.fn(async (url: string) => {
+      if (url !== `${API_BASE}/api/submissions/${SUBMISSION_ID}/`) return jsonResponse(404, { detail: "Not found." });
+      return jsonResponse(200, finished ? completedRun() : inFlightRun());
+    });
     renderApp(PATH, fetchMock);
 
     await waitFor(() => expect(step("tag_lead")).toHaveAttribute("data-state", "done"));
@@ -109,6 +115,7 @@ describe("the progress view", () => {
     expect(screen.getByTestId("live-status")).toHaveTextContent(/processing/i);
 
     // No EventSource here: it polls until the state is final, then stops.
+    finished = true;
     expect(await screen.findByTestId("final-status")).toHaveTextContent(/completed/);
     for (const key of ["email", "assign_owner", "create_crm_lead", "completed"]) {
       expect(step(key)).toHaveAttribute("data-state", "done");
