@@ -15,6 +15,7 @@ class BridgeConfig:
     group_id: str = "bridge"
     session_timeout_ms: int = 6000
     max_poll_records: int = 10
+    fetch_wait_max_ms: int = 50
     celery_broker_url: str = "redis://127.0.0.1:6379/0"
     redis_url: str = "redis://127.0.0.1:6379/0"
     dedupe_ttl_seconds: int = 7 * 24 * 3600
@@ -33,6 +34,7 @@ class BridgeConfig:
             group_id=env.str("KAFKA_CONSUMER_GROUP", default=cls.group_id),
             session_timeout_ms=env.int("KAFKA_SESSION_TIMEOUT_MS", default=cls.session_timeout_ms),
             max_poll_records=env.int("KAFKA_CONSUMER_MAX_POLL_RECORDS", default=cls.max_poll_records),
+            fetch_wait_max_ms=env.int("KAFKA_FETCH_WAIT_MAX_MS", default=cls.fetch_wait_max_ms),
             celery_broker_url=broker,
             redis_url=env.str("REDIS_URL", default=broker),
             dedupe_ttl_seconds=env.int("BRIDGE_DEDUPE_TTL_SECONDS", default=cls.dedupe_ttl_seconds),

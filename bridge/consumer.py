@@ -43,6 +43,9 @@ class Bridge:
                 "auto.offset.reset": "earliest",
                 # A low session timeout makes a new member get its partitions in seconds, not 20+.
                 "session.timeout.ms": config.session_timeout_ms,
+                # How long the broker may hold a fetch that has no data: the bound on how late a
+                # new record is seen when the broker does not answer a waiting fetch early.
+                "fetch.wait.max.ms": config.fetch_wait_max_ms,
                 "client.id": "bridge",
             }
         )
