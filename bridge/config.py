@@ -12,6 +12,7 @@ DEFAULT_ENV_FILE = Path(__file__).resolve().parent.parent / ".env"
 class BridgeConfig:
     bootstrap_servers: str = "127.0.0.1:9092"
     topic: str = "events.contact_form"
+    num_partitions: int = 3
     group_id: str = "bridge"
     session_timeout_ms: int = 6000
     max_poll_records: int = 10
@@ -31,6 +32,7 @@ class BridgeConfig:
         return cls(
             bootstrap_servers=env.str("KAFKA_BOOTSTRAP_SERVERS", default=cls.bootstrap_servers),
             topic=env.str("KAFKA_TOPIC", default=cls.topic),
+            num_partitions=env.int("KAFKA_NUM_PARTITIONS", default=cls.num_partitions),
             group_id=env.str("KAFKA_CONSUMER_GROUP", default=cls.group_id),
             session_timeout_ms=env.int("KAFKA_SESSION_TIMEOUT_MS", default=cls.session_timeout_ms),
             max_poll_records=env.int("KAFKA_CONSUMER_MAX_POLL_RECORDS", default=cls.max_poll_records),

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import redis
 from celery import Celery
-from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
 
 from bridge.config import BridgeConfig
 from bridge.dlq import DeadLetters
@@ -46,6 +46,8 @@ class Bridge:
                 # How long the broker may hold a fetch that has no data: the bound on how late a
                 # new record is seen when the broker does not answer a waiting fetch early.
                 "fetch.wait.max.ms": config.fetch_wait_max_ms,
+                # A topic created again (after a broker restart) is noticed within seconds, not minutes.
+                "topic.metadata.refresh.interval.ms": 5000,
                 "client.id": "bridge",
             }
         )
@@ -103,7 +105,12 @@ class Bridge:
             done[(msg.topic(), msg.partition())] = msg.offset() + 1
         if done:
             offsets = [TopicPartition(topic, partition, offset) for (topic, partition), offset in done.items()]
-            self.consumer.commit(offsets=offsets, asynchronous=False)
+            try:
+                self.consumer.commit(offsets=offsets, asynchronous=False)
+            except KafkaException as exc:
+                # After a rebalance or a broker restart the commit can be refused. The records were
+                # handed off already; if they come again, the dedupe and the idempotent tasks absorb them.
+                logger.warning("offset commit refused (%s); the records may be delivered again", exc)
         return len(messages)
 
     def _rewind(self, unhandled: list[Message]) -> None:
@@ -121,13 +128,19 @@ class Bridge:
             logger.warning("bridge heartbeat not written: %s", exc)
 
     def run_forever(self) -> None:
-        ensure_topics(self.config.bootstrap_servers, {dlq_topic(self.config.topic): 1})
+        ensure_topics(
+            self.config.bootstrap_servers, {self.config.topic: self.config.num_partitions, dlq_topic(self.config.topic): 1}
+        )
         self.consumer.subscribe([self.config.topic])
         logger.info("bridge started: %s, group %s", self.config.topic, self.config.group_id)
         try:
             while not self.stopping.is_set():
                 self.heartbeat()
-                self.run_once()
+                try:
+                    self.run_once()
+                except KafkaException as exc:  # the loop outlives a broker that comes and goes
+                    logger.warning("consumer error: %s", exc)
+                    self.stopping.wait(RETRY_PAUSE_SECONDS)
         finally:
             self.consumer.close()  # leaves the group at once, so partitions move without waiting
             logger.info("bridge stopped: %s", self.counts)

@@ -162,10 +162,14 @@ class Stack:
     def manage(self, *args: str) -> None:
         subprocess.run([str(BIN / "python"), "manage.py", *args], env=self.env, cwd=REPO, check=True, capture_output=True)
 
-    def start_infra(self) -> None:
-        kafka, rport = self.ports["kafka"], self.ports["redis"]
-        listener = f"tcp://127.0.0.1:{kafka}"
+    def start_kafka(self) -> None:
+        listener = f"tcp://127.0.0.1:{self.ports['kafka']}"
         self.procs.start("kafka", [str(tansu_binary()), "broker", "--listener-url", listener, "--advertised-listener-url", listener], self.env)
+        wait_until(lambda: port_open(self.ports["kafka"]), what="kafka port")
+
+    def start_infra(self) -> None:
+        rport = self.ports["redis"]
+        self.start_kafka()
         self.procs.start(
             "redis",
             ["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
@@ -182,7 +186,6 @@ class Stack:
         self.manage("migrate", "--noinput")
         wait_until(lambda: self.redis().ping(), what="redis")
         wait_until(lambda: http_ok(f"{self.maildev}/api/email"), what="maildev")
-        wait_until(lambda: port_open(kafka), what="kafka port")
         self.manage("kafka_topics")
 
     def start_apps(self) -> None:
@@ -225,6 +228,7 @@ class Stack:
         wait_until(lambda: http_ok(f"{self.frontend}/health"), what="frontend (is frontend/dist built?)")
 
     def start_bridge(self) -> None:
+        self.redis().delete("health:bridge")
         self.procs.start("bridge", [str(BIN / "python"), "-m", "bridge"], self.env)
         wait_until(lambda: self.redis().exists("health:bridge"), what="bridge heartbeat")
 

@@ -34,6 +34,8 @@ def producer_config() -> dict:
         "enable.idempotence": True,
         "acks": "all",
         "linger.ms": 2,
+        # A record Kafka has not confirmed by then fails, and its row goes back to the queue.
+        "message.timeout.ms": 15000,
         "client.id": "outbox-relay",
     }
 
@@ -42,9 +44,11 @@ class Relay:
     """One relay: `run_once()` publishes one batch, `run_forever()` loops until stopped."""
 
     def __init__(self, producer: Producer | None = None, redis_client: redis.Redis | None = None):
-        self.producer = producer or Producer(producer_config())
+        self.make_producer = (lambda: producer) if producer is not None else (lambda: Producer(producer_config()))
+        self.producer = self.make_producer()
         self.redis = redis_client or redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
         self.stopping = threading.Event()
+        self.topics_ready = False
 
     def claim(self) -> list[OutboxEvent]:
         """Claim up to one batch of unsent rows for this relay, oldest first."""
@@ -91,15 +95,26 @@ class Relay:
                 on_delivery=report(row.id),
             )
         remaining = self.producer.flush(flush_timeout)
+        if remaining:
+            # Unconfirmed records (a broker that restarted empty does not know this idempotent
+            # producer): drop them, which fails their callbacks and frees their rows, and start a
+            # new producer session.
+            self.producer.purge()
+            self.producer.flush(0)
+            self.producer = self.make_producer()
         now = timezone.now()
         if delivered:
             OutboxEvent.objects.filter(id__in=delivered).update(
                 published_at=now, claim_token="", claimed_until=None, last_error=""
             )
+        for row in rows:
+            if row.id not in delivered and row.id not in failed:
+                failed[row.id] = "not confirmed by Kafka in time"
         for row_id, error in failed.items():
             OutboxEvent.objects.filter(id=row_id).update(claim_token="", claimed_until=None, last_error=error[:1000])
-        if remaining or failed:
-            logger.warning("relay: %d delivered, %d failed, %d unconfirmed", len(delivered), len(failed), remaining)
+        if failed:
+            self.topics_ready = False
+            logger.warning("relay: %d delivered, %d not (%s)", len(delivered), len(failed), next(iter(failed.values())))
         return len(delivered)
 
     def heartbeat(self) -> None:
@@ -108,13 +123,16 @@ class Relay:
         except redis.RedisError as exc:
             logger.warning("relay heartbeat not written: %s", exc)
 
-    def run_forever(self) -> None:
-        """Publish until stopped, waking on each outbox notification and polling as a fallback."""
+    def ensure_topics(self) -> None:
         ensure_topics(
             settings.KAFKA_BOOTSTRAP_SERVERS,
             {settings.KAFKA_TOPIC: settings.KAFKA_NUM_PARTITIONS, dlq_topic(settings.KAFKA_TOPIC): 1},
             replication=settings.KAFKA_REPLICATION_FACTOR,
         )
+        self.topics_ready = True
+
+    def run_forever(self) -> None:
+        """Publish until stopped, waking on each outbox notification and polling as a fallback."""
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         pubsub.subscribe(settings.OUTBOX_WAKEUP_CHANNEL)
         logger.info("relay started: topic %s on %s", settings.KAFKA_TOPIC, settings.KAFKA_BOOTSTRAP_SERVERS)
@@ -122,10 +140,14 @@ class Relay:
             self.heartbeat()
             close_old_connections()
             try:
+                if not self.topics_ready:
+                    # Also after a failed batch: a broker that restarted empty has lost the topic.
+                    self.ensure_topics()
                 published = self.run_once()
             except Exception:  # the loop must outlive a broker or database hiccup
                 logger.exception("relay batch failed; retrying")
                 published = 0
+                self.topics_ready = False
                 self.stopping.wait(1.0)
             if published >= settings.OUTBOX_BATCH_SIZE:
                 continue  # a full batch: there may be more waiting
