@@ -163,19 +163,14 @@ check_ports() {
 
 health() { "$VENV_BIN/python" deploy/health.py "$@"; }
 
-wait_healthy() {  # wait_healthy NAME...: poll each health check until it passes or HEALTH_TIMEOUT ends
-  local name deadline
-  for name in "$@"; do
-    deadline=$((SECONDS + HEALTH_TIMEOUT))
-    until health "$name" >/dev/null 2>&1; do
-      if ((SECONDS >= deadline)); then
-        health "$name" || true
-        tail -n 20 "$RUN_DIR/logs/$name.log" 2>/dev/null || true
-        fail "$name did not become healthy within ${HEALTH_TIMEOUT}s (./deploy.sh logs $name)"
-      fi
-      sleep 0.2
+wait_healthy() {  # wait_healthy NAME...: until every health check passes, or HEALTH_TIMEOUT ends
+  local name
+  if ! health --wait "$HEALTH_TIMEOUT" "$@"; then
+    for name in "$@"; do
+      health "$name" >/dev/null 2>&1 || tail -n 20 "$RUN_DIR/logs/$name.log" 2>/dev/null || true
     done
-  done
+    fail "not healthy within ${HEALTH_TIMEOUT}s (./deploy.sh logs NAME)"
+  fi
 }
 
 local_start() {

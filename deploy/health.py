@@ -1,11 +1,13 @@
 """Health checks of the local processes, used by deploy.sh (`start` waits on them, `status` shows them).
 
-Usage: health.py NAME...   prints "NAME ok|down (detail)" per name; exit 0 only if all are ok.
+Usage: health.py NAME...              print "NAME ok|down (detail)" per name; exit 0 only if all are ok
+       health.py --wait SECONDS NAME...  check until all are ok; on time-out print the ones still down
 """
 
 import os
 import socket
 import sys
+import time
 import urllib.request
 
 TIMEOUT = 2.0
@@ -71,16 +73,29 @@ CHECKS = {
 }
 
 
-def main(names: list[str]) -> int:
-    failed = 0
-    for name in names or list(CHECKS):
-        try:
-            detail = CHECKS[name]()
-            print(f"{name} ok ({detail})")
-        except (Exception, socket.timeout) as exc:  # any failure means "not healthy", with the reason
-            failed += 1
-            print(f"{name} down ({type(exc).__name__}: {exc})".replace("\n", " ")[:200])
-    return 1 if failed else 0
+def check(name: str) -> tuple[bool, str]:
+    try:
+        return True, f"{name} ok ({CHECKS[name]()})"
+    except (Exception, socket.timeout) as exc:  # any failure means "not healthy", with the reason
+        return False, f"{name} down ({type(exc).__name__}: {exc})".replace("\n", " ")[:200]
+
+
+def main(args: list[str]) -> int:
+    if args[:1] == ["--wait"]:
+        deadline, pending = time.monotonic() + float(args[1]), list(args[2:])
+        while pending:
+            pending = [name for name in pending if not check(name)[0]]
+            if pending and time.monotonic() > deadline:
+                for name in pending:
+                    print(check(name)[1])
+                return 1
+            if pending:
+                time.sleep(0.1)  # the poll interval of the wait
+        return 0
+    results = [check(name) for name in args or list(CHECKS)]
+    for _, line in results:
+        print(line)
+    return 0 if all(ok for ok, _ in results) else 1
 
 
 if __name__ == "__main__":
