@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 import redis
 from celery import Celery
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from events import EnvelopeError, UnknownEventError, decode
+from events.topics import dlq_topic, ensure_topics
 
 from bridge.config import BridgeConfig
 from bridge.dlq import DeadLetters
 from bridge.handlers import Dispatch
 from bridge.routing import ROUTES
-from events import EnvelopeError, UnknownEventError, decode
-from events.topics import dlq_topic, ensure_topics
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +129,8 @@ class Bridge:
 
     def run_forever(self) -> None:
         ensure_topics(
-            self.config.bootstrap_servers, {self.config.topic: self.config.num_partitions, dlq_topic(self.config.topic): 1}
+            self.config.bootstrap_servers,
+            {self.config.topic: self.config.num_partitions, dlq_topic(self.config.topic): 1},
         )
         self.consumer.subscribe([self.config.topic])
         logger.info("bridge started: %s, group %s", self.config.topic, self.config.group_id)

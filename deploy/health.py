@@ -5,7 +5,6 @@ Usage: health.py NAME...              print "NAME ok|down (detail)" per name; ex
 """
 
 import os
-import socket
 import sys
 import time
 import urllib.request
@@ -76,7 +75,7 @@ CHECKS = {
 def check(name: str) -> tuple[bool, str]:
     try:
         return True, f"{name} ok ({CHECKS[name]()})"
-    except (Exception, socket.timeout) as exc:  # any failure means "not healthy", with the reason
+    except (TimeoutError, Exception) as exc:  # any failure means "not healthy", with the reason
         return False, f"{name} down ({type(exc).__name__}: {exc})".replace("\n", " ")[:200]
 
 

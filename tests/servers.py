@@ -110,9 +110,7 @@ class Stack:
     def __init__(self, *, extra_env: dict[str, str] | None = None, worker_concurrency: int = 8):
         self.tmp = Path(tempfile.mkdtemp(prefix="intake-stack-"))
         self.procs = Processes(self.tmp)
-        self.ports = {
-            name: free_port() for name in ("kafka", "redis", "smtp", "maildev_web", "crm", "api", "frontend")
-        }
+        self.ports = {name: free_port() for name in ("kafka", "redis", "smtp", "maildev_web", "crm", "api", "frontend")}
         self.topic = "events.contact_form"
         self.env = {
             **os.environ,
@@ -160,11 +158,17 @@ class Stack:
         return redis.Redis.from_url(self.env["CELERY_BROKER_URL"])
 
     def manage(self, *args: str) -> None:
-        subprocess.run([str(BIN / "python"), "manage.py", *args], env=self.env, cwd=REPO, check=True, capture_output=True)
+        subprocess.run(
+            [str(BIN / "python"), "manage.py", *args], env=self.env, cwd=REPO, check=True, capture_output=True
+        )
 
     def start_kafka(self) -> None:
         listener = f"tcp://127.0.0.1:{self.ports['kafka']}"
-        self.procs.start("kafka", [str(tansu_binary()), "broker", "--listener-url", listener, "--advertised-listener-url", listener], self.env)
+        self.procs.start(
+            "kafka",
+            [str(tansu_binary()), "broker", "--listener-url", listener, "--advertised-listener-url", listener],
+            self.env,
+        )
         wait_until(lambda: port_open(self.ports["kafka"]), what="kafka port")
 
     def start_infra(self) -> None:
@@ -178,8 +182,16 @@ class Stack:
         self.procs.start(
             "smtp",
             [
-                "node", str(MAILDEV), "--smtp", str(self.ports["smtp"]), "--ip", "127.0.0.1",
-                "--web", str(self.ports["maildev_web"]), "--web-ip", "127.0.0.1",
+                "node",
+                str(MAILDEV),
+                "--smtp",
+                str(self.ports["smtp"]),
+                "--ip",
+                "127.0.0.1",
+                "--web",
+                str(self.ports["maildev_web"]),
+                "--web-ip",
+                "127.0.0.1",
             ],
             self.env,
         )
@@ -189,7 +201,16 @@ class Stack:
         self.manage("kafka_topics")
 
     def start_apps(self) -> None:
-        gunicorn = [str(BIN / "gunicorn"), "--chdir", "backend", "--threads", "8", "--timeout", "60", "--no-control-socket"]
+        gunicorn = [
+            str(BIN / "gunicorn"),
+            "--chdir",
+            "backend",
+            "--threads",
+            "8",
+            "--timeout",
+            "60",
+            "--no-control-socket",
+        ]
         crm_env = {**self.env, "DJANGO_SETTINGS_MODULE": "config.settings.crm_server"}
         self.procs.start("crm", [*gunicorn, "-b", f"127.0.0.1:{self.ports['crm']}", "config.wsgi"], crm_env)
         self.procs.start("api", [*gunicorn, "-b", f"127.0.0.1:{self.ports['api']}", "config.wsgi"], self.env)
@@ -204,9 +225,22 @@ class Stack:
         self.procs.start(
             "worker",
             [
-                str(BIN / "celery"), "--workdir", "backend", "-A", "config", "worker", "--pool", "threads",
-                "-c", str(self.worker_concurrency), "-l", "info", "--without-gossip", "--without-mingle",
-                "-n", f"worker-{self.ports['api']}@%h",
+                str(BIN / "celery"),
+                "--workdir",
+                "backend",
+                "-A",
+                "config",
+                "worker",
+                "--pool",
+                "threads",
+                "-c",
+                str(self.worker_concurrency),
+                "-l",
+                "info",
+                "--without-gossip",
+                "--without-mingle",
+                "-n",
+                f"worker-{self.ports['api']}@%h",
             ],
             self.env,
         )
@@ -220,8 +254,15 @@ class Stack:
         self.procs.start(
             "frontend",
             [
-                str(BIN / "gunicorn"), "--chdir", "deploy", "--bind", f"127.0.0.1:{self.ports['frontend']}",
-                "--threads", "4", "--no-control-socket", "frontend_server:app",
+                str(BIN / "gunicorn"),
+                "--chdir",
+                "deploy",
+                "--bind",
+                f"127.0.0.1:{self.ports['frontend']}",
+                "--threads",
+                "4",
+                "--no-control-socket",
+                "frontend_server:app",
             ],
             self.env,
         )
@@ -245,4 +286,6 @@ class Stack:
         self.procs.stop_all()
 
     def logs(self) -> str:
-        return "\n".join(f"==== {name}\n{self.procs.log(name)[-4000:]}" for name in ("relay", "bridge", "worker", "api", "crm"))
+        return "\n".join(
+            f"==== {name}\n{self.procs.log(name)[-4000:]}" for name in ("relay", "bridge", "worker", "api", "crm")
+        )

@@ -5,9 +5,8 @@ from django.contrib import admin
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from health_check.views import HealthCheckView
-from redis.asyncio import Redis
-
 from intake.api import SubmissionDetailApi, SubmissionListCreateApi, submission_events_api
+from redis.asyncio import Redis
 
 admin.site.site_header = "Contact intake: operations"
 

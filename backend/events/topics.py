@@ -9,11 +9,17 @@ def dlq_topic(topic: str) -> str:
     return f"{topic}.dlq"
 
 
-def ensure_topics(bootstrap_servers: str, topics: dict[str, int], *, replication: int = 1, timeout: float = 15.0) -> None:
+def ensure_topics(
+    bootstrap_servers: str, topics: dict[str, int], *, replication: int = 1, timeout: float = 15.0
+) -> None:
     """Create the topics (name → partitions) that do not exist yet; existing ones are left alone."""
     admin = AdminClient({"bootstrap.servers": bootstrap_servers})
     existing = admin.list_topics(timeout=timeout).topics
-    wanted = [NewTopic(name, num_partitions=count, replication_factor=replication) for name, count in topics.items() if name not in existing]
+    wanted = [
+        NewTopic(name, num_partitions=count, replication_factor=replication)
+        for name, count in topics.items()
+        if name not in existing
+    ]
     if not wanted:
         return
     # Keep the admin client referenced until every future resolves (it is torn down otherwise).

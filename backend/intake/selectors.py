@@ -3,8 +3,9 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from intake.models import Submission, TimelineEntry
 from outbox.models import OutboxEvent
+
+from intake.models import Submission, TimelineEntry
 
 
 class Status:

@@ -7,12 +7,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from templated_mail.mail import BaseEmailMessage
-
 from events import EmailDispatched, EmailFailed
 from intake.models import Submission
-from mailer.models import EmailDelivery
 from outbox.services import outbox_record
+from templated_mail.mail import BaseEmailMessage
+
+from mailer.models import EmailDelivery
 
 logger = logging.getLogger(__name__)
 
@@ -65,11 +65,16 @@ def confirmation_send(*, submission_id: str, causation_id: str | None = None) ->
     try:
         message.send(to=[submission.email])
     except Exception as exc:
-        EmailDelivery.objects.filter(pk=delivery.pk).update(status=EmailDelivery.Status.PENDING, last_error=str(exc)[:1000])
+        EmailDelivery.objects.filter(pk=delivery.pk).update(
+            status=EmailDelivery.Status.PENDING, last_error=str(exc)[:1000]
+        )
         raise
     with transaction.atomic():
         EmailDelivery.objects.filter(pk=delivery.pk).update(
-            status=EmailDelivery.Status.SENT, sent_at=timezone.now(), message_id=confirmation_message_id(submission), last_error=""
+            status=EmailDelivery.Status.SENT,
+            sent_at=timezone.now(),
+            message_id=confirmation_message_id(submission),
+            last_error="",
         )
         outbox_record(
             event=EmailDispatched(
@@ -87,8 +92,10 @@ def confirmation_send(*, submission_id: str, causation_id: str | None = None) ->
 def confirmation_mark_failed(*, submission_id: str, reason: str, causation_id: str | None = None) -> None:
     """Record that the confirmation could not be sent after every retry."""
     submission = Submission.objects.get(id=submission_id)
-    updated = EmailDelivery.objects.filter(submission=submission).exclude(status=EmailDelivery.Status.SENT).update(
-        status=EmailDelivery.Status.FAILED, last_error=reason[:1000]
+    updated = (
+        EmailDelivery.objects.filter(submission=submission)
+        .exclude(status=EmailDelivery.Status.SENT)
+        .update(status=EmailDelivery.Status.FAILED, last_error=reason[:1000])
     )
     if updated:
         outbox_record(

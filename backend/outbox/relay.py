@@ -18,8 +18,8 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.db.models import F, Q
 from django.utils import timezone
-
 from events.topics import dlq_topic, ensure_topics
+
 from outbox.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -55,9 +55,9 @@ class Relay:
         now = timezone.now()
         claimable = Q(published_at__isnull=True) & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
         ids = list(
-            OutboxEvent.objects.filter(claimable).order_by("created_at").values_list("id", flat=True)[
-                : settings.OUTBOX_BATCH_SIZE
-            ]
+            OutboxEvent.objects.filter(claimable)
+            .order_by("created_at")
+            .values_list("id", flat=True)[: settings.OUTBOX_BATCH_SIZE]
         )
         if not ids:
             return []

@@ -6,8 +6,8 @@ import uuid
 import redis
 from django.conf import settings
 from django.db import transaction
-
 from events import Envelope, Event, encode, make_envelope
+
 from outbox.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -59,9 +59,8 @@ def outbox_redrive(*, before) -> int:
 
     finished = TimelineEntry.objects.filter(event_type__in=("WorkflowCompleted", "WorkflowCompensated"))
     emailed = TimelineEntry.objects.filter(event_type__in=("EmailDispatched", "EmailFailed"))
-    stuck = (
-        Submission.objects.filter(created_at__lt=before)
-        .exclude(id__in=finished.values("submission_id").filter(submission_id__in=emailed.values("submission_id")))
+    stuck = Submission.objects.filter(created_at__lt=before).exclude(
+        id__in=finished.values("submission_id").filter(submission_id__in=emailed.values("submission_id"))
     )
     keys = [str(pk) for pk in stuck.values_list("id", flat=True)]
     updated = OutboxEvent.objects.filter(key__in=keys, event_type="ContactFormSubmitted").update(

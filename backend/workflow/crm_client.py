@@ -14,7 +14,9 @@ class CrmTransientError(RuntimeError):
 
 def _request(method: str, path: str, **kwargs) -> requests.Response:
     try:
-        response = requests.request(method, f"{settings.CRM_API_BASE}{path}", timeout=settings.CRM_API_TIMEOUT, **kwargs)
+        response = requests.request(
+            method, f"{settings.CRM_API_BASE}{path}", timeout=settings.CRM_API_TIMEOUT, **kwargs
+        )
     except (requests.ConnectionError, requests.Timeout) as exc:
         raise CrmTransientError(f"CRM unreachable: {exc}") from exc
     if response.status_code >= 500 or response.status_code == 429:

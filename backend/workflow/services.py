@@ -8,7 +8,6 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-
 from events import (
     WorkflowCompensated,
     WorkflowCompleted,
@@ -18,13 +17,16 @@ from events import (
 )
 from intake.models import Submission
 from outbox.services import outbox_record
+
 from workflow.crm_client import crm_lead_create, crm_lead_delete_by_external_id
 from workflow.models import Lead, SagaRun, SagaStep
 from workflow.saga import compensation_chain, compensations_for, forward_chain
 
 logger = logging.getLogger(__name__)
 
-FREE_EMAIL_DOMAINS = frozenset({"gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com", "proton.me", "gmx.de"})
+FREE_EMAIL_DOMAINS = frozenset(
+    {"gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com", "proton.me", "gmx.de"}
+)
 URGENT = re.compile(r"\b(urgent|asap|immediately)\b", re.IGNORECASE)
 DEMO_CRM_FAILURE_STATUS = 503
 
@@ -233,7 +235,10 @@ def saga_finish_compensation(*, submission_id: str) -> dict:
         _emit(
             run,
             WorkflowCompensated(
-                submission_id=str(submission_id), failed_step=run.failed_step, reason=run.reason, compensated_steps=undone
+                submission_id=str(submission_id),
+                failed_step=run.failed_step,
+                reason=run.reason,
+                compensated_steps=undone,
             ),
         )
     return {"compensated": bool(won)}

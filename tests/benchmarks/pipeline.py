@@ -52,11 +52,20 @@ def single(stack: Stack, count: int) -> None:
         wait_until(lambda: any(m["to"][0]["address"] == email for m in emails(stack)), 30, POLL, "email")
         t_email = time.monotonic() - t0
         crm = f"{stack.crm}/leads/"
-        wait_until(lambda: requests.get(crm, params={"external_id": created["id"]}, timeout=5).json()["results"], 30, POLL, "lead")
+        wait_until(
+            lambda: requests.get(crm, params={"external_id": created["id"]}, timeout=5).json()["results"],
+            30,
+            POLL,
+            "lead",
+        )
         t_lead = time.monotonic() - t0
         state = wait_until(
-            lambda: (lambda s: s if s["status"] == "COMPLETED" else None)(requests.get(created["status_url"], timeout=5).json()),
-            30, POLL, "final status",
+            lambda: (lambda s: s if s["status"] == "COMPLETED" else None)(
+                requests.get(created["status_url"], timeout=5).json()
+            ),
+            30,
+            POLL,
+            "final status",
         )
         t_final = time.monotonic() - t0
         published = datetime.fromisoformat(state["published_at"]) - datetime.fromisoformat(state["created_at"])

@@ -10,7 +10,14 @@ from playwright.sync_api import Page, expect
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("dump_logs_on_failure")]
 
 HAPPY_STEPS = [
-    "accepted", "published", "handed", "email", "tag_lead", "assign_owner", "create_crm_lead", "completed",
+    "accepted",
+    "published",
+    "handed",
+    "email",
+    "tag_lead",
+    "assign_owner",
+    "create_crm_lead",
+    "completed",
 ]
 TIMEOUT_MS = 60_000
 

@@ -65,7 +65,8 @@ def test_start_status_stop_as_a_user_runs_them(deploy_env):
         f"{api}/api/submissions/", json={"name": "Deploy", "email": "deploy@example.org", "message": "hi"}, timeout=10
     ).json()
     done = wait_until(
-        lambda: requests.get(created["status_url"], timeout=5).json()["status"] == "COMPLETED", timeout=60,
+        lambda: requests.get(created["status_url"], timeout=5).json()["status"] == "COMPLETED",
+        timeout=60,
         what="the submission to complete",
     )
     assert done

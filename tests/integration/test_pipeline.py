@@ -38,9 +38,9 @@ def test_submission_sends_one_email_creates_the_lead_and_publishes_its_events(st
 
     types = wait_until(
         lambda: (
-            lambda found: found
-            if {"ContactFormSubmitted", "EmailDispatched", "WorkflowCompleted"} <= set(found)
-            else None
+            lambda found: (
+                found if {"ContactFormSubmitted", "EmailDispatched", "WorkflowCompleted"} <= set(found) else None
+            )
         )([event["value"]["type"] for event in events_for(stack.bootstrap, stack.topic, created["id"])]),
         what="the events in the topic",
     )
@@ -83,8 +83,10 @@ def test_crm_failure_compensates_in_reverse_order_and_still_sends_the_email_once
         ("WorkflowStepCompensated", "tag_lead"),
         ("WorkflowCompensated", None),
     ]
-    compensated = state["timeline"][-1] if state["timeline"][-1]["type"] == "WorkflowCompensated" else next(
-        entry for entry in state["timeline"] if entry["type"] == "WorkflowCompensated"
+    compensated = (
+        state["timeline"][-1]
+        if state["timeline"][-1]["type"] == "WorkflowCompensated"
+        else next(entry for entry in state["timeline"] if entry["type"] == "WorkflowCompensated")
     )
     assert compensated["data"]["failed_step"] == "create_crm_lead"
     assert "503" in compensated["data"]["reason"]
@@ -126,7 +128,8 @@ def test_same_event_delivered_twice_sends_one_email_and_creates_one_lead(stack, 
     created = submit(stack, email=email)
     final_state(stack, created["id"])
     original = next(
-        event for event in events_for(stack.bootstrap, stack.topic, created["id"])
+        event
+        for event in events_for(stack.bootstrap, stack.topic, created["id"])
         if event["value"]["type"] == "ContactFormSubmitted"
     )
     if forget_handoffs:
@@ -136,11 +139,15 @@ def test_same_event_delivered_twice_sends_one_email_and_creates_one_lead(stack, 
     producer = KafkaProducer(bootstrap_servers=stack.bootstrap)
     sent = []
     for _ in range(2):
-        meta = producer.send(stack.topic, key=original["key"], value=original["raw"], partition=original["partition"]).get(10)
+        meta = producer.send(
+            stack.topic, key=original["key"], value=original["raw"], partition=original["partition"]
+        ).get(10)
         sent.append(meta.offset)
     producer.close()
 
-    wait_until(lambda: _bridge_settled(stack, {original["partition"]: max(sent)}), timeout=60, what="the bridge to settle")
+    wait_until(
+        lambda: _bridge_settled(stack, {original["partition"]: max(sent)}), timeout=60, what="the bridge to settle"
+    )
     assert len(emails_to(stack, email)) == 1
     assert len(crm_leads(stack, created["id"])) == 1
     state = requests.get(f"{stack.api}/api/submissions/{created['id']}/", timeout=5).json()
@@ -153,8 +160,15 @@ def test_undecodable_and_unknown_records_go_to_the_dlq_with_a_reason(stack):
     marker = uuid.uuid4().hex
     producer.send(stack.topic, key=b"garbage", value=f"not json {marker}".encode()).get(10)
     unknown = {
-        "specversion": "1.0", "id": str(uuid.uuid4()), "source": "test", "type": "SomethingElse",
-        "time": "2026-01-01T00:00:00Z", "subject": marker, "dataversion": 1, "correlationid": marker, "data": {},
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": "test",
+        "type": "SomethingElse",
+        "time": "2026-01-01T00:00:00Z",
+        "subject": marker,
+        "dataversion": 1,
+        "correlationid": marker,
+        "data": {},
     }
     producer.send(stack.topic, key=marker.encode(), value=json.dumps(unknown).encode()).get(10)
     producer.close()
@@ -188,7 +202,8 @@ def test_live_progress_stream_ends_with_the_final_state(stack):
     with requests.get(f"{stack.api}/api/submissions/{created['id']}/events", stream=True, timeout=60) as response:
         assert response.headers["Content-Type"].startswith("text/event-stream")
         states = [
-            json.loads(line[len("data: "):]) for line in response.iter_lines(decode_unicode=True)
+            json.loads(line[len("data: ") :])
+            for line in response.iter_lines(decode_unicode=True)
             if line.startswith("data: ")
         ]
     assert states[-1]["status"] == "COMPLETED"

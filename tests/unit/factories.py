@@ -1,5 +1,4 @@
 import factory
-
 from intake.models import Submission
 
 

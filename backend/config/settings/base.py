@@ -103,4 +103,3 @@ from config.settings.celery import *  # noqa: E402,F403
 from config.settings.crm import *  # noqa: E402,F403
 from config.settings.email import *  # noqa: E402,F403
 from config.settings.kafka import *  # noqa: E402,F403
-

@@ -1,9 +1,10 @@
 from datetime import UTC, datetime
 
+from events import EVENT_TYPES, ContactFormSubmitted, EmailDispatched, decode, make_envelope
+
 from bridge.config import BridgeConfig
 from bridge.handlers import Dispatch
 from bridge.routing import ROUTES
-from events import EVENT_TYPES, ContactFormSubmitted, EmailDispatched, decode, make_envelope
 
 
 class RecordingCelery:
@@ -29,7 +30,9 @@ def test_every_event_type_has_a_route():
 
 def test_submitted_event_is_recorded_then_starts_the_mailer_and_the_workflow():
     envelope = make_envelope(
-        ContactFormSubmitted(submission_id="s-1", name="n", email="e@x.org", message="m"), source="t", correlation_id="c"
+        ContactFormSubmitted(submission_id="s-1", name="n", email="e@x.org", message="m"),
+        source="t",
+        correlation_id="c",
     )
     sent = dispatch(envelope)
     assert [name for name, _ in sent] == ["intake.record_event", "mailer.send_confirmation", "workflow.start_saga"]
@@ -39,7 +42,9 @@ def test_submitted_event_is_recorded_then_starts_the_mailer_and_the_workflow():
 
 
 def test_later_events_only_reach_the_timeline():
-    envelope = make_envelope(EmailDispatched(submission_id="s", recipient="r", message_id="m"), source="t", correlation_id="c")
+    envelope = make_envelope(
+        EmailDispatched(submission_id="s", recipient="r", message_id="m"), source="t", correlation_id="c"
+    )
     assert [name for name, _ in dispatch(envelope)] == ["intake.record_event"]
 
 

@@ -2,7 +2,6 @@ import dataclasses
 import json
 
 import pytest
-
 from events import (
     EVENT_TYPES,
     ContactFormSubmitted,
@@ -17,8 +16,12 @@ from events import (
 
 def test_every_event_type_survives_a_round_trip():
     samples = {
-        cls: cls(**{f: (["a"] if f in ("tags", "compensated_steps") else {"k": 1} if f == "result" else "v")
-                    for f in (field.name for field in dataclasses.fields(cls))})
+        cls: cls(
+            **{
+                f: (["a"] if f in ("tags", "compensated_steps") else {"k": 1} if f == "result" else "v")
+                for f in (field.name for field in dataclasses.fields(cls))
+            }
+        )
         for cls in EVENT_TYPES.values()
     }
     for cls, event in samples.items():

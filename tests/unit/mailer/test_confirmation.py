@@ -1,10 +1,10 @@
 import pytest
 from django.core import mail
-
 from mailer.models import EmailDelivery
 from mailer.services import confirmation_send
 from mailer.tasks import send_confirmation
 from outbox.models import OutboxEvent
+
 from tests.unit.factories import SubmissionFactory
 
 pytestmark = pytest.mark.django_db

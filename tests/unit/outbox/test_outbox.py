@@ -2,7 +2,6 @@ import json
 
 import pytest
 from django.db import transaction
-
 from events import ContactFormSubmitted, decode
 from intake.models import Submission
 from intake.services import submission_create
@@ -35,7 +34,9 @@ def test_rolled_back_transaction_leaves_no_event_and_no_submission():
 
 def test_event_cannot_be_written_outside_a_transaction():
     with pytest.raises(OutboxError):
-        outbox_record(event=ContactFormSubmitted(submission_id="x", name="a", email="b", message="c"), correlation_id="x")
+        outbox_record(
+            event=ContactFormSubmitted(submission_id="x", name="a", email="b", message="c"), correlation_id="x"
+        )
     assert not OutboxEvent.objects.exists()
 
 
@@ -94,7 +95,6 @@ def test_redrive_republishes_only_unfinished_submissions():
     from datetime import timedelta
 
     from django.utils import timezone
-
     from events import EmailDispatched, WorkflowCompleted, make_envelope
     from intake.services import timeline_record
     from outbox.services import outbox_redrive

@@ -1,10 +1,10 @@
 import pytest
-
 from events import decode
 from outbox.models import OutboxEvent
-from tests.unit.factories import SubmissionFactory
 from workflow import services, tasks  # noqa: F401 (tasks: registers the saga tasks for eager runs)
 from workflow.models import Lead, SagaRun, SagaStep
+
+from tests.unit.factories import SubmissionFactory
 
 pytestmark = pytest.mark.django_db
 
