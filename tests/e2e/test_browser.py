@@ -109,3 +109,49 @@ def test_client_validation_blocks_an_invalid_form_before_sending(page, frontend,
     expect(page.get_by_label("Email")).to_have_attribute("aria-invalid", "true")
     assert requests_sent == []
     screenshot("client-errors")
+
+
+def tops(page: Page) -> list[float]:
+    """Where the fields start in the document (not the viewport: focusing an error scrolls)."""
+    return [
+        page.get_by_label(label).evaluate("el => el.getBoundingClientRect().top + window.scrollY")
+        for label in ("Email", "Company", "Message")
+    ]
+
+
+def test_errors_appearing_do_not_move_the_fields(page, frontend, screenshot):
+    def tamper(route):
+        body = json.loads(route.request.post_data)
+        route.continue_(post_data=json.dumps({**body, "name": "x" * 101, "company": "y" * 101}))
+
+    page.goto(f"{frontend}/demo")
+    expect(page.get_by_label("Message")).to_be_visible()
+    before = tops(page)
+    page.get_by_role("button", name="Send message").click()  # client errors: everything required is empty
+    expect(page.get_by_label("Name")).to_have_attribute("aria-invalid", "true")
+    assert tops(page) == before
+
+    page.route("**/api/submissions/", tamper)  # the server's longer messages
+    fill_form(page, frontend, email="grace@example.org")
+    before = tops(page)
+    page.get_by_role("button", name="Send message").click()
+    expect(page.get_by_label("Company")).to_have_attribute("aria-invalid", "true")
+    assert tops(page) == before
+    screenshot("long-server-errors")
+
+
+def test_phone_sized_screen_shows_the_form_and_progress_without_sideways_scrolling(browser, frontend, request):
+    from tests.e2e.conftest import ARTIFACTS
+
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        fill_form(page, frontend, email=f"phone-{uuid.uuid4().hex[:8]}@example.org")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-form.png"), full_page=True)
+        page.get_by_role("button", name="Send message").click()
+        expect(page.get_by_test_id("final-status")).to_contain_text("completed", timeout=TIMEOUT_MS)
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        page.screenshot(path=str(ARTIFACTS / f"{request.node.name}-progress.png"), full_page=True)
+    finally:
+        context.close()
