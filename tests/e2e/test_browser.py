@@ -34,6 +34,42 @@ def fill_form(page: Page, frontend: str, *, email: str, fail_at: str = "") -> No
         page.get_by_label("Make the workflow fail at:").select_option(fail_at)
 
 
+def test_landing_page_explains_the_path_and_leads_to_the_demo(page, frontend, screenshot):
+    page.goto(f"{frontend}/")
+    diagram = page.locator("figure.flow")
+    expect(diagram).to_be_visible()
+    names = diagram.locator(".flow__name").all_inner_texts()
+    assert names == ["API", "Outbox", "Kafka", "Bridge", "Celery", "Mailer", "Workflow", "CRM"]
+    screenshot("landing")
+    page.get_by_role("link", name="Try the live demo").click()
+    expect(page.get_by_role("heading", name="Send a message")).to_be_visible()
+
+
+def test_the_form_works_with_the_keyboard_alone_in_a_sensible_order(page, frontend):
+    page.goto(f"{frontend}/demo")
+    expect(page.get_by_label("Name")).to_be_visible()
+    page.get_by_label("Name").focus()
+    order = []
+    for _ in range(5):
+        order.append(page.evaluate("document.activeElement.name || document.activeElement.textContent"))
+        page.keyboard.press("Tab")
+    order.append(page.evaluate("document.activeElement.textContent"))
+    assert order == ["name", "email", "company", "message", "demo_fail_at", "Send message"]
+
+    page.get_by_label("Name").focus()
+    page.keyboard.type("Keyboard User")
+    page.keyboard.press("Tab")
+    page.keyboard.type(f"kbd-{uuid.uuid4().hex[:8]}@example.org")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.type("Typed without a mouse.")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("final-status")).to_contain_text("completed", timeout=TIMEOUT_MS)
+    expect(page.get_by_test_id("announcer")).to_have_attribute("aria-live", "polite")
+
+
 def test_submission_progress_reaches_completed_with_every_step(page, frontend, screenshot):
     fill_form(page, frontend, email=f"e2e-{uuid.uuid4().hex[:8]}@example.org")
     page.get_by_role("button", name="Send message").click()
