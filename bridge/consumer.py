@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 import redis
 from celery import Celery
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
-from events import EnvelopeError, UnknownEventError, decode
-from events.topics import dlq_topic, ensure_topics
 
 from bridge.config import BridgeConfig
 from bridge.dlq import DeadLetters
 from bridge.handlers import Dispatch
 from bridge.routing import ROUTES
+from events import EnvelopeError, UnknownEventError, decode
+from events.topics import dlq_topic, ensure_topics
 
 logger = logging.getLogger(__name__)
 

@@ -4,6 +4,7 @@ import logging
 from datetime import UTC, datetime
 
 from confluent_kafka import Message, Producer
+
 from events.topics import dlq_topic
 
 logger = logging.getLogger(__name__)

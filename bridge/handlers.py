@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from celery import Celery
+
 from events import Envelope, encode
 
 RECORD_EVENT = "intake.record_event"

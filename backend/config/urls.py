@@ -5,8 +5,9 @@ from django.contrib import admin
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from health_check.views import HealthCheckView
-from intake.api import SubmissionDetailApi, SubmissionListCreateApi, submission_events_api
 from redis.asyncio import Redis
+
+from intake.api import SubmissionDetailApi, SubmissionListCreateApi, submission_events_api
 
 admin.site.site_header = "Contact intake: operations"
 

@@ -3,9 +3,8 @@
 from dataclasses import dataclass
 from datetime import datetime
 
-from outbox.models import OutboxEvent
-
 from intake.models import Submission, TimelineEntry
+from outbox.models import OutboxEvent
 
 
 class Status:

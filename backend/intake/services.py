@@ -4,10 +4,10 @@ import logging
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
-from events import ContactFormSubmitted, Envelope
-from outbox.services import outbox_record
 
+from events import ContactFormSubmitted, Envelope
 from intake.models import Submission, TimelineEntry
+from outbox.services import outbox_record
 
 logger = logging.getLogger(__name__)
 

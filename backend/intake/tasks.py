@@ -3,8 +3,8 @@
 from datetime import datetime
 
 from celery import shared_task
-from events import decode
 
+from events import decode
 from intake.services import timeline_record
 
 

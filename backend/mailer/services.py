@@ -7,12 +7,12 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
-from events import EmailDispatched, EmailFailed
-from intake.models import Submission
-from outbox.services import outbox_record
 from templated_mail.mail import BaseEmailMessage
 
+from events import EmailDispatched, EmailFailed
+from intake.models import Submission
 from mailer.models import EmailDelivery
+from outbox.services import outbox_record
 
 logger = logging.getLogger(__name__)
 
@@ -94,7 +94,7 @@ def confirmation_mark_failed(*, submission_id: str, reason: str, causation_id: s
     submission = Submission.objects.get(id=submission_id)
     updated = (
         EmailDelivery.objects.filter(submission=submission)
-        .exclude(status=EmailDelivery.Status.SENT)
+        .exclude(status__in=(EmailDelivery.Status.SENT, EmailDelivery.Status.FAILED))
         .update(status=EmailDelivery.Status.FAILED, last_error=reason[:1000])
     )
     if updated:

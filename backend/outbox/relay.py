@@ -18,8 +18,8 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.db.models import F, Q
 from django.utils import timezone
-from events.topics import dlq_topic, ensure_topics
 
+from events.topics import dlq_topic, ensure_topics
 from outbox.models import OutboxEvent
 
 logger = logging.getLogger(__name__)

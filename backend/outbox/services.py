@@ -6,8 +6,8 @@ import uuid
 import redis
 from django.conf import settings
 from django.db import transaction
-from events import Envelope, Event, encode, make_envelope
 
+from events import Envelope, Event, encode, make_envelope
 from outbox.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -69,3 +69,9 @@ def outbox_redrive(*, before) -> int:
     if updated:
         transaction.on_commit(outbox_notify)
     return updated
+
+
+def outbox_prune(*, before) -> int:
+    """Delete rows Kafka confirmed before `before`; unsent rows are never deleted."""
+    deleted, _ = OutboxEvent.objects.filter(published_at__lt=before).delete()
+    return deleted

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+
 from events import (
     WorkflowCompensated,
     WorkflowCompleted,
@@ -17,7 +18,6 @@ from events import (
 )
 from intake.models import Submission
 from outbox.services import outbox_record
-
 from workflow.crm_client import crm_lead_create, crm_lead_delete_by_external_id
 from workflow.models import Lead, SagaRun, SagaStep
 from workflow.saga import compensation_chain, compensations_for, forward_chain

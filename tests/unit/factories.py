@@ -1,4 +1,5 @@
 import factory
+
 from intake.models import Submission
 
 

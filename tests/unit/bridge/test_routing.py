@@ -1,10 +1,9 @@
 from datetime import UTC, datetime
 
-from events import EVENT_TYPES, ContactFormSubmitted, EmailDispatched, decode, make_envelope
-
 from bridge.config import BridgeConfig
 from bridge.handlers import Dispatch
 from bridge.routing import ROUTES
+from events import EVENT_TYPES, ContactFormSubmitted, EmailDispatched, decode, make_envelope
 
 
 class RecordingCelery:

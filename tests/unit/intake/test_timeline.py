@@ -1,8 +1,8 @@
 import pytest
+
 from events import EmailDispatched, WorkflowCompleted, make_envelope
 from intake.selectors import Status, status_from, submission_state
 from intake.services import timeline_record
-
 from tests.unit.factories import SubmissionFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,8 +1,9 @@
 import pytest
 from django.test import override_settings
+from rest_framework.test import APIClient
+
 from intake.models import Submission
 from outbox.models import OutboxEvent
-from rest_framework.test import APIClient
 
 pytestmark = pytest.mark.django_db
 

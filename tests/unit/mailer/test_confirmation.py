@@ -1,10 +1,10 @@
 import pytest
 from django.core import mail
+
 from mailer.models import EmailDelivery
 from mailer.services import confirmation_send
 from mailer.tasks import send_confirmation
 from outbox.models import OutboxEvent
-
 from tests.unit.factories import SubmissionFactory
 
 pytestmark = pytest.mark.django_db
@@ -54,3 +54,14 @@ def test_failed_smtp_leaves_the_email_to_be_retried(settings):
     delivery = EmailDelivery.objects.get()
     assert delivery.status == EmailDelivery.Status.PENDING and delivery.last_error
     assert not OutboxEvent.objects.filter(event_type="EmailDispatched").exists()
+
+
+def test_an_email_that_fails_for_good_is_marked_and_reported_once():
+    submission = SubmissionFactory()
+    EmailDelivery.objects.create(submission=submission, recipient=submission.email)
+    error = ConnectionRefusedError("SMTP server refused")
+    for _ in range(2):
+        send_confirmation.on_failure(error, "task-id", (str(submission.id),), {}, None)
+    assert EmailDelivery.objects.get().status == EmailDelivery.Status.FAILED
+    [failed] = OutboxEvent.objects.filter(event_type="EmailFailed")
+    assert "SMTP server refused" in failed.payload

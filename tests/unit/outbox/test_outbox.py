@@ -2,6 +2,7 @@ import json
 
 import pytest
 from django.db import transaction
+
 from events import ContactFormSubmitted, decode
 from intake.models import Submission
 from intake.services import submission_create
@@ -95,6 +96,7 @@ def test_redrive_republishes_only_unfinished_submissions():
     from datetime import timedelta
 
     from django.utils import timezone
+
     from events import EmailDispatched, WorkflowCompleted, make_envelope
     from intake.services import timeline_record
     from outbox.services import outbox_redrive
@@ -112,3 +114,17 @@ def test_redrive_republishes_only_unfinished_submissions():
     unsent = OutboxEvent.objects.filter(published_at__isnull=True)
     assert [row.key for row in unsent] == [str(stuck.id)]
     assert outbox_redrive(before=timezone.now() - timedelta(hours=1)) == 0
+
+
+def test_prune_deletes_only_rows_published_before_the_cut_off():
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from outbox.services import outbox_prune
+
+    old, recent, unsent = (submission_create(name=f"P{n}", email=f"p{n}@example.org", message="Hi") for n in range(3))
+    OutboxEvent.objects.filter(key=str(old.id)).update(published_at=timezone.now() - timedelta(days=8))
+    OutboxEvent.objects.filter(key=str(recent.id)).update(published_at=timezone.now())
+    assert outbox_prune(before=timezone.now() - timedelta(days=7)) == 1
+    assert sorted(OutboxEvent.objects.values_list("key", flat=True)) == sorted([str(recent.id), str(unsent.id)])

@@ -1,10 +1,10 @@
 import pytest
+
 from events import decode
 from outbox.models import OutboxEvent
+from tests.unit.factories import SubmissionFactory
 from workflow import services, tasks  # noqa: F401 (tasks: registers the saga tasks for eager runs)
 from workflow.models import Lead, SagaRun, SagaStep
-
-from tests.unit.factories import SubmissionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -89,3 +89,14 @@ def test_forward_steps_stop_once_the_run_is_compensating():
     result = services.lead_assign_owner(submission_id=str(submission.id))
     assert result["skipped"] is True
     assert not SagaStep.objects.exists()
+
+
+def test_an_undo_that_fails_for_good_leaves_the_run_for_an_operator():
+    submission = SubmissionFactory()
+    start(submission)
+    SagaRun.objects.filter(submission=submission).update(status=SagaRun.Status.COMPENSATING)
+    error = RuntimeError("CRM unreachable")
+    tasks.undo_create_crm_lead.on_failure(error, "task-id", (str(submission.id),), {}, None)
+    run = SagaRun.objects.get(submission=submission)
+    assert run.status == SagaRun.Status.COMPENSATION_FAILED
+    assert run.reason == "undo_create_crm_lead failed: RuntimeError: CRM unreachable"

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
+
 from events.topics import dlq_topic, ensure_topics
 
 

@@ -1,0 +1,43 @@
+import pytest
+from django.test import override_settings
+
+from crm.models import CrmLead
+
+pytestmark = [pytest.mark.django_db, pytest.mark.urls("crm.urls")]
+
+LEAD = {"external_id": "sub-1", "name": "Ada", "email": "ada@example.org", "company": "", "owner": "o", "tags": ["t"]}
+
+
+def test_create_is_idempotent_on_the_idempotency_key(client):
+    first = client.post("/crm/api/leads/", LEAD, content_type="application/json", HTTP_IDEMPOTENCY_KEY="sub-1")
+    again = client.post("/crm/api/leads/", LEAD, content_type="application/json", HTTP_IDEMPOTENCY_KEY="sub-1")
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json()["id"] == again.json()["id"]
+    assert CrmLead.objects.count() == 1
+
+
+def test_read_list_by_external_id_and_delete(client):
+    lead_id = client.post("/crm/api/leads/", LEAD, content_type="application/json").json()["id"]
+    assert client.get(f"/crm/api/leads/{lead_id}/").json()["email"] == "ada@example.org"
+    assert [lead["id"] for lead in client.get("/crm/api/leads/?external_id=sub-1").json()["results"]] == [lead_id]
+    assert client.delete(f"/crm/api/leads/{lead_id}/").status_code == 204
+    assert client.delete(f"/crm/api/leads/{lead_id}/").status_code == 404
+
+
+def test_a_request_can_ask_for_a_failure(client):
+    response = client.post("/crm/api/leads/", LEAD, content_type="application/json", HTTP_X_CRM_FAIL="503")
+    assert response.status_code == 503
+    assert not CrmLead.objects.exists()
+
+
+@override_settings(CRM_FAIL_RATE=1.0)
+def test_the_environment_can_make_every_request_fail(client):
+    assert client.get("/crm/api/leads/").status_code == 503
+
+
+def test_a_request_can_ask_for_latency(client):
+    import time
+
+    started = time.monotonic()
+    assert client.get("/crm/api/leads/", HTTP_X_CRM_LATENCY_MS="150").status_code == 200
+    assert time.monotonic() - started >= 0.15
