@@ -276,6 +276,8 @@ run_tests() {
   ensure_npm "$REPO_DIR/deploy/smtp"
   build_frontend
   local code=0
+  step "lint (ruff check, ruff format --check)"
+  { "$VENV_BIN/ruff" check --quiet . && "$VENV_BIN/ruff" format --check --quiet .; } || code=1
   if [[ -f frontend/package.json ]]; then
     step "frontend component tests (vitest)"
     (cd frontend && npm test --silent) || code=1
