@@ -13,12 +13,12 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
-from rest_framework.throttling import ScopedRateThrottle
 from rest_framework.views import APIView
 
 from intake.models import Submission
 from intake.selectors import submission_state
 from intake.services import submission_create
+from intake.throttling import SubmissionRateThrottle
 from intake.validators import no_control_characters, no_control_characters_multiline
 
 
@@ -89,7 +89,7 @@ class SubmissionListCreateApi(APIView):
     permission_classes = [AllowAny]
 
     def get_throttles(self):
-        return [ScopedRateThrottle()] if self.request.method == "POST" else []
+        return [SubmissionRateThrottle()] if self.request.method == "POST" else []
 
     def get_serializer(self, *args, **kwargs):
         # The browsable API renders its HTML form from this.
