@@ -118,7 +118,8 @@ class Stack:
             "PYTHONUNBUFFERED": "1",
             "DJANGO_SETTINGS_MODULE": "config.settings.base",
             "DJANGO_SECRET_KEY": "integration-tests",
-            "DATABASE_URL": f"sqlite:///{self.tmp / 'db.sqlite3'}",
+            # TEST_DATABASE_URL runs the stack on another database (e.g. an empty PostgreSQL one).
+            "DATABASE_URL": os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{self.tmp / 'db.sqlite3'}",
             "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{self.ports['kafka']}",
             "KAFKA_TOPIC": self.topic,
             "KAFKA_NUM_PARTITIONS": "3",
