@@ -38,6 +38,6 @@ class BridgeConfig:
             max_poll_records=env.int("KAFKA_CONSUMER_MAX_POLL_RECORDS", default=cls.max_poll_records),
             fetch_wait_max_ms=env.int("KAFKA_FETCH_WAIT_MAX_MS", default=cls.fetch_wait_max_ms),
             celery_broker_url=broker,
-            redis_url=env.str("REDIS_URL", default=broker),
+            redis_url=env.str("REDIS_URL", default="") or broker,
             dedupe_ttl_seconds=env.int("BRIDGE_DEDUPE_TTL_SECONDS", default=cls.dedupe_ttl_seconds),
         )

@@ -21,8 +21,12 @@ def _http(url: str) -> str:
         return f"HTTP {response.status}"
 
 
-def _redis_url() -> str:
+def _broker_url() -> str:
     return _env("CELERY_BROKER_URL", f"redis://127.0.0.1:{_env('REDIS_PORT', '6379')}/0")
+
+
+def _redis_url() -> str:
+    return os.environ.get("REDIS_URL") or _broker_url()
 
 
 def _heartbeat(key: str) -> str:
@@ -52,7 +56,7 @@ def check_redis() -> str:
 def check_worker() -> str:
     from celery import Celery
 
-    replies = Celery(broker=_redis_url()).control.ping(timeout=TIMEOUT)
+    replies = Celery(broker=_broker_url()).control.ping(timeout=TIMEOUT)
     if not replies:
         raise RuntimeError("no worker answered a ping")
     return f"{len(replies)} worker(s)"

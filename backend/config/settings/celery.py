@@ -3,7 +3,8 @@
 from config.env import env
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
-REDIS_URL = env.str("REDIS_URL", default=CELERY_BROKER_URL)
+# Empty: the broker's Redis (the relay's wake-up channel, heartbeats, dedupe keys, rate limits).
+REDIS_URL = env.str("REDIS_URL", default="") or CELERY_BROKER_URL
 
 CACHES = {
     "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
