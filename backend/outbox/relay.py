@@ -74,13 +74,13 @@ class Relay:
         rows = self.claim()
         if not rows:
             return 0
-        delivered: list = []
+        delivered: set = set()
         failed: dict = {}
 
         def report(row_id):
             def on_delivery(err: KafkaError | None, _msg: Message) -> None:
                 if err is None:
-                    delivered.append(row_id)
+                    delivered.add(row_id)
                 else:
                     failed[row_id] = str(err)
 
