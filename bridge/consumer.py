@@ -14,7 +14,7 @@ from bridge.dlq import DeadLetters
 from bridge.handlers import Dispatch
 from bridge.routing import ROUTES
 from events import EnvelopeError, UnknownEventError, decode
-from events.topics import dlq_topic, ensure_topics
+from events.topics import ensure_topics, topic_layout
 
 logger = logging.getLogger(__name__)
 
@@ -128,10 +128,7 @@ class Bridge:
             logger.warning("bridge heartbeat not written: %s", exc)
 
     def run_forever(self) -> None:
-        ensure_topics(
-            self.config.bootstrap_servers,
-            {self.config.topic: self.config.num_partitions, dlq_topic(self.config.topic): 1},
-        )
+        ensure_topics(self.config.bootstrap_servers, topic_layout(self.config.topic, self.config.num_partitions))
         self.consumer.subscribe([self.config.topic])
         logger.info("bridge started: %s, group %s", self.config.topic, self.config.group_id)
         try:

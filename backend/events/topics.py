@@ -9,6 +9,11 @@ def dlq_topic(topic: str) -> str:
     return f"{topic}.dlq"
 
 
+def topic_layout(topic: str, partitions: int) -> dict[str, int]:
+    """Every topic of the stream with its partition count: the events, and their dead letters."""
+    return {topic: partitions, dlq_topic(topic): 1}
+
+
 def ensure_topics(
     bootstrap_servers: str, topics: dict[str, int], *, replication: int = 1, timeout: float = 15.0
 ) -> None:

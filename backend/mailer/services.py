@@ -61,6 +61,7 @@ def confirmation_send(*, submission_id: str, causation_id: str | None = None) ->
     if delivery is None:
         current = EmailDelivery.objects.get(submission=submission)
         return {"sent": False, "status": current.status}
+    message_id = confirmation_message_id(submission)
     message = confirmation_build(submission=submission)
     try:
         message.send(to=[submission.email])
@@ -73,14 +74,14 @@ def confirmation_send(*, submission_id: str, causation_id: str | None = None) ->
         EmailDelivery.objects.filter(pk=delivery.pk).update(
             status=EmailDelivery.Status.SENT,
             sent_at=timezone.now(),
-            message_id=confirmation_message_id(submission),
+            message_id=message_id,
             last_error="",
         )
         outbox_record(
             event=EmailDispatched(
                 submission_id=str(submission.id),
                 recipient=submission.email,
-                message_id=confirmation_message_id(submission),
+                message_id=message_id,
             ),
             correlation_id=str(submission.correlation_id),
             causation_id=causation_id,

@@ -19,7 +19,7 @@ from django.db import close_old_connections
 from django.db.models import F, Q
 from django.utils import timezone
 
-from events.topics import dlq_topic, ensure_topics
+from events.topics import ensure_topics, topic_layout
 from outbox.models import OutboxEvent
 
 logger = logging.getLogger(__name__)
@@ -126,7 +126,7 @@ class Relay:
     def ensure_topics(self) -> None:
         ensure_topics(
             settings.KAFKA_BOOTSTRAP_SERVERS,
-            {settings.KAFKA_TOPIC: settings.KAFKA_NUM_PARTITIONS, dlq_topic(settings.KAFKA_TOPIC): 1},
+            topic_layout(settings.KAFKA_TOPIC, settings.KAFKA_NUM_PARTITIONS),
             replication=settings.KAFKA_REPLICATION_FACTOR,
         )
         self.topics_ready = True

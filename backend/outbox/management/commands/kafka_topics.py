@@ -1,13 +1,13 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from events.topics import dlq_topic, ensure_topics
+from events.topics import ensure_topics, topic_layout
 
 
 class Command(BaseCommand):
     help = "Create the event topic (KAFKA_NUM_PARTITIONS partitions) and its dead-letter topic if missing."
 
     def handle(self, *args, **options):
-        topics = {settings.KAFKA_TOPIC: settings.KAFKA_NUM_PARTITIONS, dlq_topic(settings.KAFKA_TOPIC): 1}
+        topics = topic_layout(settings.KAFKA_TOPIC, settings.KAFKA_NUM_PARTITIONS)
         ensure_topics(settings.KAFKA_BOOTSTRAP_SERVERS, topics, replication=settings.KAFKA_REPLICATION_FACTOR)
         self.stdout.write(", ".join(f"{name} ({count})" for name, count in topics.items()))
