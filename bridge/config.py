@@ -1,5 +1,6 @@
 """The bridge's configuration: the only place it reads the environment (and `.env`)."""
 
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,9 +15,11 @@ class BridgeConfig:
     topic: str = "events.contact_form"
     num_partitions: int = 3
     group_id: str = "bridge"
-    session_timeout_ms: int = 6000
+    # Static membership: a bridge that restarts (after a crash too) takes its partitions back at
+    # once instead of waiting for the broker to expire its old session. Unique per bridge process.
+    group_instance_id: str = ""
+    session_timeout_ms: int = 45000
     max_poll_records: int = 10
-    fetch_wait_max_ms: int = 50
     celery_broker_url: str = "redis://127.0.0.1:6379/0"
     redis_url: str = "redis://127.0.0.1:6379/0"
     dedupe_ttl_seconds: int = 7 * 24 * 3600
@@ -34,9 +37,9 @@ class BridgeConfig:
             topic=env.str("KAFKA_TOPIC", default=cls.topic),
             num_partitions=env.int("KAFKA_NUM_PARTITIONS", default=cls.num_partitions),
             group_id=env.str("KAFKA_CONSUMER_GROUP", default=cls.group_id),
+            group_instance_id=env.str("KAFKA_GROUP_INSTANCE_ID", default="") or f"bridge-{socket.gethostname()}",
             session_timeout_ms=env.int("KAFKA_SESSION_TIMEOUT_MS", default=cls.session_timeout_ms),
             max_poll_records=env.int("KAFKA_CONSUMER_MAX_POLL_RECORDS", default=cls.max_poll_records),
-            fetch_wait_max_ms=env.int("KAFKA_FETCH_WAIT_MAX_MS", default=cls.fetch_wait_max_ms),
             celery_broker_url=broker,
             redis_url=env.str("REDIS_URL", default="") or broker,
             dedupe_ttl_seconds=env.int("BRIDGE_DEDUPE_TTL_SECONDS", default=cls.dedupe_ttl_seconds),

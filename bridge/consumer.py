@@ -35,19 +35,15 @@ class Bridge:
 
     def __init__(self, config: BridgeConfig):
         self.config = config
+        membership = {"group.instance.id": config.group_instance_id} if config.group_instance_id else {}
         self.consumer = Consumer(
             {
+                **membership,
                 "bootstrap.servers": config.bootstrap_servers,
                 "group.id": config.group_id,
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest",
-                # A low session timeout makes a new member get its partitions in seconds, not 20+.
                 "session.timeout.ms": config.session_timeout_ms,
-                # How long the broker may hold a fetch that has no data: the bound on how late a
-                # new record is seen when the broker does not answer a waiting fetch early.
-                "fetch.wait.max.ms": config.fetch_wait_max_ms,
-                # A topic created again (after a broker restart) is noticed within seconds, not minutes.
-                "topic.metadata.refresh.interval.ms": 5000,
                 "client.id": "bridge",
             }
         )

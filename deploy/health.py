@@ -2,6 +2,7 @@
 
 Usage: health.py NAME...              print "NAME ok|down (detail)" per name; exit 0 only if all are ok
        health.py --wait SECONDS NAME...  check until all are ok; on time-out print the ones still down
+       health.py --lag                    the bridge's consumer lag per partition (committed vs end offset)
 """
 
 import os
@@ -38,12 +39,74 @@ def _heartbeat(key: str) -> str:
     return "heartbeat fresh"
 
 
-def check_kafka() -> str:
+def _bootstrap() -> str:
+    return _env("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+
+
+def _topic() -> str:
+    return _env("KAFKA_TOPIC", "events.contact_form")
+
+
+def _kafka_metadata():
     from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({"bootstrap.servers": _env("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")})
-    topics = admin.list_topics(timeout=TIMEOUT).topics
-    return f"{len(topics)} topics"
+    metadata = AdminClient({"bootstrap.servers": _bootstrap(), "log_level": 0}).list_topics(timeout=TIMEOUT)
+    if not metadata.brokers:  # a fenced broker (still registering after a restart) is left out
+        raise RuntimeError("no broker in the metadata yet")
+    return metadata
+
+
+def check_kafka_broker() -> str:
+    metadata = _kafka_metadata()
+    return f"{len(metadata.brokers)} broker(s), {len(metadata.topics)} topics"
+
+
+def check_kafka() -> str:
+    """A metadata request that lists the event topic with every partition led by a live broker."""
+    metadata = _kafka_metadata()
+    topic = metadata.topics.get(_topic())
+    if topic is None or topic.error is not None:
+        raise RuntimeError(f"topic {_topic()} missing ({topic.error if topic else 'not in the metadata'})")
+    leaderless = [p.id for p in topic.partitions.values() if p.leader < 0]
+    if leaderless:
+        raise RuntimeError(f"partitions without a leader: {leaderless}")
+    return f"{_topic()}: {len(topic.partitions)} partitions"
+
+
+def consumer_lag(group: str, topic: str) -> list[tuple[int, int | None, int, int]]:
+    """(partition, committed offset or None, end offset, lag) for each partition of `topic`."""
+    from confluent_kafka import Consumer, TopicPartition
+
+    consumer = Consumer(
+        {"bootstrap.servers": _bootstrap(), "group.id": group, "enable.auto.commit": False, "log_level": 0}
+    )
+    try:
+        partitions = sorted(consumer.list_topics(topic, timeout=TIMEOUT).topics[topic].partitions)
+        committed = consumer.committed([TopicPartition(topic, p) for p in partitions], timeout=TIMEOUT)
+        rows = []
+        for tp in committed:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=TIMEOUT)
+            offset = tp.offset if tp.offset >= 0 else None
+            # With no committed offset the group starts at the earliest record (auto.offset.reset).
+            rows.append((tp.partition, offset, high, high - (offset if offset is not None else low)))
+        return rows
+    finally:
+        consumer.close()
+
+
+def print_lag() -> int:
+    group, topic = _env("KAFKA_CONSUMER_GROUP", "bridge"), _topic()
+    try:
+        rows = consumer_lag(group, topic)
+    except Exception as exc:  # the broker is down: say so instead of a traceback
+        print(f"consumer group {group} on {topic}: lag unknown ({type(exc).__name__}: {exc})")
+        return 1
+    print(f"consumer group {group} on {topic}")
+    print(f"{'PARTITION':<10} {'COMMITTED':>10} {'END':>10} {'LAG':>8}")
+    for partition, committed, end, lag in rows:
+        print(f"{partition:<10} {'-' if committed is None else committed:>10} {end:>10} {lag:>8}")
+    print(f"{'total':<10} {'':>10} {sum(r[2] for r in rows):>10} {sum(r[3] for r in rows):>8}")
+    return 0
 
 
 def check_redis() -> str:
@@ -63,6 +126,7 @@ def check_worker() -> str:
 
 
 CHECKS = {
+    "kafka-broker": check_kafka_broker,
     "kafka": check_kafka,
     "redis": check_redis,
     "smtp": lambda: _http(f"http://127.0.0.1:{_env('MAILDEV_WEB_PORT', '1080')}/api/healthz"),
@@ -84,6 +148,8 @@ def check(name: str) -> tuple[bool, str]:
 
 
 def main(args: list[str]) -> int:
+    if args == ["--lag"]:
+        return print_lag()
     if args[:1] == ["--wait"]:
         deadline, pending = time.monotonic() + float(args[1]), list(args[2:])
         while pending:
@@ -95,7 +161,7 @@ def main(args: list[str]) -> int:
             if pending:
                 time.sleep(0.1)  # the poll interval of the wait
         return 0
-    results = [check(name) for name in args or list(CHECKS)]
+    results = [check(name) for name in args or [name for name in CHECKS if name != "kafka-broker"]]
     for _, line in results:
         print(line)
     return 0 if all(ok for ok, _ in results) else 1

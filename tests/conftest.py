@@ -4,14 +4,29 @@ import json
 
 import pytest
 import requests
-from kafka import KafkaConsumer, TopicPartition
+from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
 from tests.servers import Stack, wait_until
+
+FIGURES: list[str] = []
+
+
+def report_figure(line: str) -> None:
+    """A measured figure, printed in the run's summary (the tests assert behaviour, not timings)."""
+    FIGURES.append(line)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if FIGURES:
+        terminalreporter.section("figures")
+        for line in FIGURES:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
 def stack():
     stack = Stack().start()
+    report_figure(f"Kafka broker (session fixture, fresh log directory): ready in {stack.kafka_start_seconds[0]:.2f} s")
     yield stack
     stack.stop()
 
@@ -57,6 +72,33 @@ def read_topic(bootstrap: str, topic: str) -> list[dict]:
                     )
     finally:
         consumer.close()
+
+
+def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+    """Each partition's end offset (high watermark), read by kafka-python."""
+    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    try:
+        partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+        return {tp.partition: offset for tp, offset in consumer.end_offsets(partitions).items()}
+    finally:
+        consumer.close()
+
+
+def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+    """The group's committed offset per partition (-1: none), read by kafka-python's admin client."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    try:
+        offsets = admin.list_group_offsets({group: None})[group]
+    finally:
+        admin.close()
+    partitions = end_offsets(bootstrap, topic)
+    found = {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
+    return {partition: found.get(partition, -1) for partition in partitions}
+
+
+def bridge_caught_up(stack: Stack) -> bool:
+    """The bridge has committed every record of the topic (its lag is 0 on every partition)."""
+    return committed_offsets(stack.bootstrap, "bridge", stack.topic) == end_offsets(stack.bootstrap, stack.topic)
 
 
 def events_for(bootstrap: str, topic: str, submission_id: str) -> list[dict]:

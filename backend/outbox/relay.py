@@ -13,7 +13,7 @@ import time
 from datetime import timedelta
 
 import redis
-from confluent_kafka import KafkaError, Message, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from django.conf import settings
 from django.db import close_old_connections
 from django.db.models import F, Q
@@ -76,6 +76,7 @@ class Relay:
             return 0
         delivered: set = set()
         failed: dict = {}
+        fatal: list[KafkaError] = []
 
         def report(row_id):
             def on_delivery(err: KafkaError | None, _msg: Message) -> None:
@@ -83,25 +84,29 @@ class Relay:
                     delivered.add(row_id)
                 else:
                     failed[row_id] = str(err)
+                    if err.fatal():
+                        fatal.append(err)
 
             return on_delivery
 
-        for row in rows:
-            self.producer.produce(
-                row.topic,
-                key=row.key.encode(),
-                value=row.payload.encode(),
-                headers=[("ce_id", str(row.id).encode()), ("ce_type", row.event_type.encode())],
-                on_delivery=report(row.id),
-            )
-        remaining = self.producer.flush(flush_timeout)
-        if remaining:
-            # Unconfirmed records (a broker that restarted empty does not know this idempotent
-            # producer): drop them, which fails their callbacks and frees their rows, and start a
-            # new producer session.
-            self.producer.purge()
-            self.producer.flush(0)
-            self.producer = self.make_producer()
+        try:
+            for row in rows:
+                self.producer.produce(
+                    row.topic,
+                    key=row.key.encode(),
+                    value=row.payload.encode(),
+                    headers=[("ce_id", str(row.id).encode()), ("ce_type", row.event_type.encode())],
+                    on_delivery=report(row.id),
+                )
+            remaining = self.producer.flush(flush_timeout)
+        except (KafkaException, BufferError) as exc:
+            logger.warning("relay: producing failed (%s)", exc)
+            remaining = 1
+        if remaining or fatal:
+            # Records Kafka did not confirm in time, or a producer that hit a fatal error (an
+            # idempotent producer cannot continue after one): drop what is queued, which fails its
+            # callbacks and frees its rows for the next claim, and start a new producer session.
+            self.reset_producer()
         now = timezone.now()
         if delivered:
             OutboxEvent.objects.filter(id__in=delivered).update(
@@ -113,9 +118,16 @@ class Relay:
         for row_id, error in failed.items():
             OutboxEvent.objects.filter(id=row_id).update(claim_token="", claimed_until=None, last_error=error[:1000])
         if failed:
-            self.topics_ready = False
             logger.warning("relay: %d delivered, %d not (%s)", len(delivered), len(failed), next(iter(failed.values())))
         return len(delivered)
+
+    def reset_producer(self) -> None:
+        try:
+            self.producer.purge()
+            self.producer.flush(0)
+        except KafkaException as exc:
+            logger.warning("relay: discarding the old producer (%s)", exc)
+        self.producer = self.make_producer()
 
     def heartbeat(self) -> None:
         try:
@@ -141,13 +153,11 @@ class Relay:
             close_old_connections()
             try:
                 if not self.topics_ready:
-                    # Also after a failed batch: a broker that restarted empty has lost the topic.
                     self.ensure_topics()
                 published = self.run_once()
             except Exception:  # the loop must outlive a broker or database hiccup
                 logger.exception("relay batch failed; retrying")
                 published = 0
-                self.topics_ready = False
                 self.stopping.wait(1.0)
             if published >= settings.OUTBOX_BATCH_SIZE:
                 continue  # a full batch: there may be more waiting

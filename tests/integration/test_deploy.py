@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.servers import REPO, free_port, port_open, wait_until
+from tests.servers import REPO, TEST_KAFKA_HEAP, free_port, port_open, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -20,7 +20,7 @@ PORT_VARS = ("API_PORT", "REDIS_PORT", "SMTP_PORT", "MAILDEV_WEB_PORT", "CRM_POR
 def deploy_env():
     tmp = Path(tempfile.mkdtemp(prefix="intake-deploy-"))
     ports = {name: free_port() for name in PORT_VARS}
-    kafka = free_port()
+    kafka, controller = free_port(), free_port()
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_", "KAFKA_", "CRM_"))}
     env = {
         **inherited,
@@ -32,6 +32,9 @@ def deploy_env():
         "DJANGO_SECRET_KEY": "deploy-test",
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
         "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka}",
+        "KAFKA_CONTROLLER_PORT": str(controller),
+        "KAFKA_DATA_DIR": str(tmp / "kafka"),
+        "KAFKA_HEAP_OPTS": TEST_KAFKA_HEAP,
         "API_PUBLIC_URL": f"http://127.0.0.1:{ports['API_PORT']}",
         "WORKER_CONCURRENCY": "4",
         "API_WORKERS": "1",
@@ -42,6 +45,44 @@ def deploy_env():
 
 def deploy(env, *args, timeout=300):
     return subprocess.run(["./deploy.sh", *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def lag_table(status_stdout: str) -> dict[str, tuple[str, int, int]]:
+    """The consumer lag rows that `status` prints: partition (or 'total') -> (committed, end, lag)."""
+    lines = status_stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.split()[:2] == ["PARTITION", "COMMITTED"])
+    rows = {}
+    for line in lines[header + 1 :]:
+        cells = line.split()
+        if cells[0] == "total":
+            rows["total"] = ("", int(cells[1]), int(cells[2]))
+            break
+        rows[cells[0]] = (cells[1], int(cells[2]), int(cells[3]))
+    return rows
+
+
+def tool_lag(env) -> int:
+    """The LAG column summed over `./deploy.sh kafka consumer-groups --describe --group bridge`."""
+    result = deploy(env, "kafka", "consumer-groups", "--describe", "--group", "bridge", timeout=60)
+    assert result.returncode == 0, result.stderr
+    lines = [line.split() for line in result.stdout.splitlines() if line.strip()]
+    header = next(cells for cells in lines if "LAG" in cells)
+    rows = [cells for cells in lines if cells is not header and cells[0] == "bridge"]
+    # A partition the group never committed shows "-": the bridge starts there at the earliest
+    # record, and this topic keeps every record from offset 0, so its lag is its end offset.
+    lag, end = header.index("LAG"), header.index("LOG-END-OFFSET")
+    return sum(int(cells[end] if cells[lag] == "-" else cells[lag]) for cells in rows)
+
+
+def submit_to(api: str, email: str) -> dict:
+    body = {"name": "Deploy", "email": email, "message": "hi"}
+    response = requests.post(f"{api}/api/submissions/", json=body, timeout=10)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def completed(created: dict) -> bool:
+    return requests.get(created["status_url"], timeout=5).json()["status"] == "COMPLETED"
 
 
 def test_start_status_stop_as_a_user_runs_them(deploy_env):
@@ -56,25 +97,61 @@ def test_start_status_stop_as_a_user_runs_them(deploy_env):
 
     status = deploy(deploy_env, "status")
     assert status.returncode == 0, status.stdout
-    rows = {line.split()[0]: line.split()[1:] for line in status.stdout.splitlines()[1:]}
+    rows = {line.split()[0]: line.split()[1:] for line in status.stdout.split("\n\n")[0].splitlines()[1:]}
     assert set(rows) == {"kafka", "redis", "smtp", "crm", "api", "worker", "relay", "bridge", "flower", "frontend"}
     assert all(row[0] == "RUNNING" and row[1] == "ok" for row in rows.values()), status.stdout
+    assert "kafka      RUNNING    ok (events.contact_form: 3 partitions)" in status.stdout
 
     api = f"http://127.0.0.1:{deploy_env['API_PORT']}"
-    created = requests.post(
-        f"{api}/api/submissions/", json={"name": "Deploy", "email": "deploy@example.org", "message": "hi"}, timeout=10
-    ).json()
-    done = wait_until(
-        lambda: requests.get(created["status_url"], timeout=5).json()["status"] == "COMPLETED",
-        timeout=60,
-        what="the submission to complete",
-    )
-    assert done
-
+    created = submit_to(api, "deploy@example.org")
+    assert wait_until(lambda: completed(created), timeout=60, what="the submission to complete")
     stopped = deploy(deploy_env, "stop")
     assert stopped.returncode == 0
     assert deploy(deploy_env, "status").stdout.strip() == "not running"
     assert not port_open(int(deploy_env["API_PORT"]))
+    assert (Path(deploy_env["KAFKA_DATA_DIR"]) / "cluster.id").is_file()
+
+
+def test_status_and_the_kafka_verb_show_the_bridges_lag_and_the_log_outlives_a_restart(deploy_env):
+    assert deploy(deploy_env, "start").returncode == 0
+    api = f"http://127.0.0.1:{deploy_env['API_PORT']}"
+    first = submit_to(api, "lag-first@example.org")
+    wait_until(lambda: completed(first), timeout=60, what="the first submission to complete")
+    caught_up = wait_until(
+        lambda: (lambda t: t if t["total"][2] == 0 else None)(lag_table(deploy(deploy_env, "status").stdout)),
+        timeout=30,
+        what="the bridge to commit every record",
+    )
+    records = caught_up["total"][1]
+    assert records >= 3 and len(caught_up) == 4  # three partitions and the total
+
+    assert deploy(deploy_env, "stop-service", "bridge").returncode == 0
+    behind = [submit_to(api, f"lag-{n}@example.org") for n in range(2)]
+    wait_until(
+        lambda: all(requests.get(c["status_url"], timeout=5).json()["published_at"] for c in behind),
+        what="the two events to reach Kafka",
+    )
+    status = deploy(deploy_env, "status")
+    assert status.returncode != 0  # the bridge is down
+    table = lag_table(status.stdout)
+    assert table["total"] == ("", records + 2, 2)
+    assert sum(lag for committed, end, lag in table.values() if committed) == 2
+    assert tool_lag(deploy_env) == 2
+
+    topics = deploy(deploy_env, "kafka", "topics", "--describe", "--topic", "events.contact_form", timeout=60)
+    assert topics.returncode == 0 and "PartitionCount: 3" in topics.stdout
+
+    # The broker's log is kept across a restart of the whole stack: nothing read or unread is lost.
+    assert deploy(deploy_env, "restart").returncode == 0
+    for created in behind:
+        wait_until(lambda c=created: completed(c), timeout=60, what="the waiting submissions to complete")
+    after = wait_until(
+        lambda: (lambda t: t if t["total"][2] == 0 else None)(lag_table(deploy(deploy_env, "status").stdout)),
+        timeout=30,
+        what="the bridge to catch up",
+    )
+    assert after["total"][1] > records + 2  # the earlier records and the new events, all on disk
+    assert tool_lag(deploy_env) == 0
 
 
 def test_a_taken_port_is_reported_by_name_before_anything_starts(deploy_env):
@@ -90,5 +167,6 @@ def test_a_taken_port_is_reported_by_name_before_anything_starts(deploy_env):
 def test_help_lists_every_command():
     result = subprocess.run(["./deploy.sh", "help"], cwd=REPO, capture_output=True, text=True, timeout=30)
     assert result.returncode == 0
-    for command in ("start", "stop", "restart", "status", "logs", "restart-service", "build", "cleanup", "test"):
+    commands = ("start", "stop", "restart", "status", "logs", "restart-service", "stop-service", "build", "cleanup")
+    for command in (*commands, "test", "kafka"):
         assert f"\n  {command}" in result.stdout

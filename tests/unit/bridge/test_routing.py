@@ -1,3 +1,4 @@
+import socket
 from datetime import UTC, datetime
 
 from bridge.config import BridgeConfig
@@ -55,4 +56,11 @@ def test_config_reads_the_environment_over_defaults(monkeypatch):
     config = BridgeConfig.from_env()
     assert config.topic == "events.other"
     assert config.redis_url == config.celery_broker_url == "redis://127.0.0.1:7000/1"
-    assert config.session_timeout_ms == 6000
+    assert config.session_timeout_ms == 45000  # Kafka's own default: restarts rely on static membership
+    assert config.group_instance_id == f"bridge-{socket.gethostname()}"
+
+
+def test_each_bridge_can_be_given_its_own_static_member_id(monkeypatch):
+    monkeypatch.setenv("ENV_FILE", "/dev/null")
+    monkeypatch.setenv("KAFKA_GROUP_INSTANCE_ID", "bridge-2")
+    assert BridgeConfig.from_env().group_instance_id == "bridge-2"

@@ -1,0 +1,240 @@
+"""The local Apache Kafka broker: install it from Maven Central, run one KRaft node, run its tools.
+
+    broker.py install                   resolve deploy/kafka/pom.xml into deploy/kafka/lib (once per pom)
+    broker.py run --data-dir DIR        format DIR once, then exec the broker (supervisord holds the JVM)
+    broker.py tool NAME [ARGS...]       a Kafka command-line tool against KAFKA_BOOTSTRAP_SERVERS
+    broker.py tools                     the tool names
+
+Standard library only: deploy.sh and the test fixtures both use it, before any virtualenv exists.
+Environment: KAFKA_BOOTSTRAP_SERVERS (host:port the broker listens on and the tools talk to),
+KAFKA_CONTROLLER_PORT (default: the broker port + 1), KAFKA_HEAP_OPTS (default -Xmx512m -Xms128m),
+JAVA_HOME (default: `java` on the PATH).
+"""
+
+import argparse
+import base64
+import hashlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+POM = HERE / "pom.xml"
+LIB = HERE / "lib"
+STAMP = LIB / ".installed"
+SERVER_PROPERTIES = HERE / "server.properties"
+BROKER_LOG4J = HERE / "log4j2.yaml"
+TOOLS_LOG4J = HERE / "tools-log4j2.yaml"
+DEFAULT_HEAP = "-Xmx512m -Xms128m"
+MIN_JAVA = 17
+
+# The tools that ship in the resolved jars, by the name of the script that runs each in Kafka's
+# own distribution (without the `kafka-` prefix and `.sh`).
+TOOLS = {
+    "topics": "org.apache.kafka.tools.TopicCommand",
+    "consumer-groups": "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+    "console-consumer": "org.apache.kafka.tools.consumer.ConsoleConsumer",
+    "console-producer": "org.apache.kafka.tools.ConsoleProducer",
+    "get-offsets": "org.apache.kafka.tools.GetOffsetShell",
+    "broker-api-versions": "org.apache.kafka.tools.BrokerApiVersionsCommand",
+    "configs": "org.apache.kafka.tools.ConfigCommand",
+    "log-dirs": "org.apache.kafka.tools.LogDirsCommand",
+    "delete-records": "org.apache.kafka.tools.DeleteRecordsCommand",
+    "metadata-quorum": "org.apache.kafka.tools.MetadataQuorumCommand",
+    "features": "org.apache.kafka.tools.FeatureCommand",
+    "cluster": "org.apache.kafka.tools.ClusterTool",
+    "storage": "kafka.tools.StorageTool",
+}
+NO_BOOTSTRAP = {"storage", "cluster"}
+
+
+class BrokerError(RuntimeError):
+    """A clear reason the broker cannot be installed or run."""
+
+
+def kafka_version() -> str:
+    """The pinned broker version (the pom's kafka.version)."""
+    match = re.search(r"<kafka\.version>([^<]+)</kafka\.version>", POM.read_text())
+    if not match:
+        raise BrokerError(f"no <kafka.version> in {POM}")
+    return match.group(1)
+
+
+def _pom_hash() -> str:
+    return hashlib.sha256(POM.read_bytes()).hexdigest()
+
+
+def installed() -> bool:
+    return STAMP.is_file() and STAMP.read_text().strip() == _pom_hash()
+
+
+def install(quiet: bool = True) -> bool:
+    """Copy the broker's jars into lib/ unless this pom's are there; True if it resolved anything."""
+    if installed():
+        return False
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise BrokerError("Maven is required to install the broker (apt-get install maven)")
+    java_version()
+    shutil.rmtree(LIB, ignore_errors=True)
+    cmd = [mvn, "-B", "-f", str(POM), "dependency:copy-dependencies", f"-DoutputDirectory={LIB}"]
+    cmd += ["-DincludeScope=runtime", *(["-q"] if quiet else [])]
+    result = subprocess.run(cmd, capture_output=quiet, text=True, check=False)
+    if result.returncode != 0:
+        raise BrokerError(f"mvn dependency:copy-dependencies failed:\n{(result.stdout or '')[-3000:]}")
+    STAMP.write_text(_pom_hash() + "\n")
+    return True
+
+
+def java() -> str:
+    home = os.environ.get("JAVA_HOME")
+    path = str(Path(home) / "bin" / "java") if home else shutil.which("java")
+    if not path or not os.access(path, os.X_OK):
+        raise BrokerError("a Java 17+ runtime is required (apt-get install openjdk-17-jre-headless)")
+    return path
+
+
+def java_version() -> int:
+    out = subprocess.run([java(), "-version"], capture_output=True, text=True, check=False).stderr
+    match = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    major = int(match.group(1)) if match else 0
+    major = int(match.group(2)) if major == 1 and match and match.group(2) else major
+    if major < MIN_JAVA:
+        raise BrokerError(f"Kafka {kafka_version()} needs Java {MIN_JAVA}+, found: {out.strip()[:120]}")
+    return major
+
+
+def _classpath() -> str:
+    if not installed():
+        raise BrokerError("the broker is not installed (./deploy.sh build, or deploy/kafka/broker.py install)")
+    return str(LIB / "*")
+
+
+def _jvm(log4j: Path, heap: str) -> list[str]:
+    return [
+        java(),
+        *heap.split(),
+        "-XX:+UseG1GC",
+        "-XX:MaxGCPauseMillis=20",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={log4j}",
+        "-cp",
+        _classpath(),
+    ]
+
+
+def new_cluster_id() -> str:
+    """A Kafka cluster id: 16 random bytes, URL-safe base64 without padding, never starting with '-'."""
+    while True:
+        value = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not value.startswith("-"):
+            return value
+
+
+def _bootstrap() -> tuple[str, int]:
+    first = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092").split(",")[0].strip()
+    host, _, port = first.rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
+def render_properties(data_dir: Path, host: str, port: int, controller_port: int) -> Path:
+    """Write DATA_DIR/server.properties: the committed template with this node's addresses and log dir."""
+    overrides = {
+        "listeners": f"PLAINTEXT://{host}:{port},CONTROLLER://{host}:{controller_port}",
+        "advertised.listeners": f"PLAINTEXT://{host}:{port},CONTROLLER://{host}:{controller_port}",
+        "controller.quorum.voters": f"1@{host}:{controller_port}",
+        "log.dirs": str(data_dir / "logs"),
+    }
+    lines = []
+    for line in SERVER_PROPERTIES.read_text().splitlines():
+        key = line.split("=", 1)[0].strip()
+        lines.append(f"{key}={overrides.pop(key)}" if key in overrides and not line.startswith("#") else line)
+    lines += [f"{key}={value}" for key, value in overrides.items()]
+    target = data_dir / "server.properties"
+    target.write_text("\n".join(lines) + "\n")
+    return target
+
+
+def format_storage(data_dir: Path, properties: Path) -> str:
+    """Format the log directory once; the cluster id is kept in DATA_DIR/cluster.id."""
+    id_file = data_dir / "cluster.id"
+    if not id_file.exists():
+        id_file.write_text(new_cluster_id() + "\n")
+    cluster_id = id_file.read_text().strip()
+    if (data_dir / "logs" / "meta.properties").exists():
+        return cluster_id
+    cmd = [*_jvm(TOOLS_LOG4J, "-Xmx256m"), TOOLS["storage"], "format", "--config", str(properties)]
+    cmd += ["--cluster-id", cluster_id, "--ignore-formatted"]
+    result = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        raise BrokerError(f"formatting {data_dir} failed:\n{result.stdout}{result.stderr}")
+    return cluster_id
+
+
+def broker_command(data_dir: Path, controller_port: int | None = None) -> list[str]:
+    """Prepare DATA_DIR (render the config, format once) and return the command that runs the broker."""
+    data_dir = data_dir.resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    host, port = _bootstrap()
+    controller_port = controller_port or int(os.environ.get("KAFKA_CONTROLLER_PORT") or port + 1)
+    properties = render_properties(data_dir, host, port, controller_port)
+    format_storage(data_dir, properties)
+    heap = os.environ.get("KAFKA_HEAP_OPTS") or DEFAULT_HEAP
+    return [*_jvm(BROKER_LOG4J, heap), "kafka.Kafka", str(properties)]
+
+
+def tool_command(name: str, args: list[str]) -> list[str]:
+    """The command line of one Kafka tool, with --bootstrap-server added unless given."""
+    name = name.removeprefix("kafka-").removesuffix(".sh")
+    if name not in TOOLS:
+        raise BrokerError(f"unknown Kafka tool '{name}' (one of: {', '.join(TOOLS)})")
+    given = any(arg.startswith(("--bootstrap-server", "--bootstrap-controller", "--broker-list")) for arg in args)
+    wants_help = any(arg in ("--help", "-h", "--version") for arg in args)
+    extra = []
+    if name not in NO_BOOTSTRAP and not given and not wants_help:
+        host, port = _bootstrap()
+        extra = ["--bootstrap-server", f"{host}:{port}"]
+    return [*_jvm(TOOLS_LOG4J, "-Xmx256m -XX:TieredStopAtLevel=1"), TOOLS[name], *extra, *args]
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("install")
+    sub.add_parser("version")
+    sub.add_parser("tools")
+    run = sub.add_parser("run")
+    run.add_argument("--data-dir", type=Path, required=True)
+    run.add_argument("--controller-port", type=int)
+    tool = sub.add_parser("tool")
+    tool.add_argument("name")
+    tool.add_argument("args", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "install":
+            if install(quiet=True):
+                print(f"installed Apache Kafka {kafka_version()} into {LIB}")
+        elif args.command == "version":
+            print(kafka_version())
+        elif args.command == "tools":
+            print("\n".join(TOOLS))
+        elif args.command == "run":
+            cmd = broker_command(args.data_dir, args.controller_port)
+            sys.stdout.flush()
+            # exec, so the supervisor's PID is the JVM's and its signals reach the broker itself.
+            os.execv(cmd[0], cmd)  # noqa: S606 (an argument list, no shell)
+        else:
+            cmd = tool_command(args.name, args.args)
+            os.execv(cmd[0], cmd)  # noqa: S606 (an argument list, no shell)
+    except BrokerError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
