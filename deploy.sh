@@ -164,8 +164,8 @@ running() {
 
 check_ports() {
   local taken=() entry name var port
-  for entry in "api API_PORT" "kafka KAFKA_PORT" "kafka-controller KAFKA_CONTROLLER_PORT" "redis REDIS_PORT" "smtp SMTP_PORT" "smtp-web MAILDEV_WEB_PORT" \
-    "crm CRM_PORT" "flower FLOWER_PORT" "frontend FRONTEND_PORT"; do
+  for entry in "api API_PORT" "kafka KAFKA_PORT" "kafka-controller KAFKA_CONTROLLER_PORT" "redis REDIS_PORT" \
+    "smtp SMTP_PORT" "smtp-web MAILDEV_WEB_PORT" "crm CRM_PORT" "flower FLOWER_PORT" "frontend FRONTEND_PORT"; do
     read -r name var <<<"$entry"
     port="${!var}"
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then

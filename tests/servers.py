@@ -315,6 +315,21 @@ class Stack:
         if not os.environ.get("KEEP_TEST_DIRS"):  # the broker's log and the database go with the stack
             shutil.rmtree(self.tmp, ignore_errors=True)
 
+    def rss_mib(self) -> dict[str, float]:
+        """Resident memory of each started service with its child processes, in MiB."""
+        table = subprocess.run(["ps", "-eo", "pid=,ppid=,rss="], capture_output=True, text=True, check=True).stdout
+        children: dict[int, list[int]] = {}
+        rss: dict[int, int] = {}
+        for line in table.splitlines():
+            pid, ppid, kib = (int(cell) for cell in line.split())
+            children.setdefault(ppid, []).append(pid)
+            rss[pid] = kib
+
+        def tree(pid: int) -> int:
+            return rss.get(pid, 0) + sum(tree(child) for child in children.get(pid, []))
+
+        return {name: tree(proc.pid) / 1024 for name, proc in self.procs.procs if proc.poll() is None}
+
     def logs(self) -> str:
         return "\n".join(
             f"==== {name}\n{self.procs.log(name)[-4000:]}" for name in ("relay", "bridge", "worker", "api", "crm")

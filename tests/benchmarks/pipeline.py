@@ -111,9 +111,13 @@ def main() -> None:
     t0 = time.monotonic()
     stack.start()
     print(f"stack started in {time.monotonic() - t0:.1f} s (SQLite, 1 worker process with 8 threads)")
+    print(f"Apache Kafka broker ready in {stack.kafka_start_seconds[0]:.2f} s (fresh log directory)")
     try:
         single(stack, args.single)
         burst(stack, args.burst)
+        rss = stack.rss_mib()
+        print("resident memory after the runs (MiB): " + ", ".join(f"{k} {v:.0f}" for k, v in rss.items()))
+        print(f"resident memory of the whole stack: {sum(rss.values()):.0f} MiB (kafka: {rss.get('kafka', 0):.0f})")
     finally:
         stack.stop()
 

@@ -52,7 +52,8 @@ def test_config_reads_the_environment_over_defaults(monkeypatch):
     monkeypatch.setenv("ENV_FILE", "/dev/null")
     monkeypatch.setenv("KAFKA_TOPIC", "events.other")
     monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:7000/1")
-    monkeypatch.delenv("REDIS_URL", raising=False)
+    for name in ("REDIS_URL", "KAFKA_SESSION_TIMEOUT_MS", "KAFKA_GROUP_INSTANCE_ID"):
+        monkeypatch.delenv(name, raising=False)
     config = BridgeConfig.from_env()
     assert config.topic == "events.other"
     assert config.redis_url == config.celery_broker_url == "redis://127.0.0.1:7000/1"

@@ -1,6 +1,7 @@
 import json
 
 import pytest
+from confluent_kafka import KafkaError
 from django.db import transaction
 
 from events import ContactFormSubmitted, decode
@@ -42,22 +43,27 @@ def test_event_cannot_be_written_outside_a_transaction():
 
 
 class RecordingProducer:
-    """Stands in for Kafka in a unit test: confirms (or fails) every record at flush."""
+    """Stands in for Kafka in a unit test: confirms (or fails with `error`) every record at flush."""
 
-    def __init__(self, fail: bool = False):
-        self.fail = fail
+    def __init__(self, fail: bool = False, error: KafkaError | None = None):
+        self.error = error or (KafkaError(KafkaError._TRANSPORT, "broker down") if fail else None)
         self.records = []
         self.pending = []
+        self.purged = False
 
     def produce(self, topic, key, value, headers, on_delivery):
         self.pending.append((topic, key, value, on_delivery))
 
     def flush(self, timeout=None):
         for topic, key, value, callback in self.pending:
-            self.records.append((topic, key, json.loads(value)["type"]))
-            callback("broker down" if self.fail else None, None)
+            if self.error is None:
+                self.records.append((topic, key, json.loads(value)["type"]))
+            callback(self.error, None)
         self.pending = []
         return 0
+
+    def purge(self):
+        self.purged = True
 
 
 def make_relay(producer):
@@ -69,13 +75,35 @@ def test_relay_marks_rows_published_only_when_delivery_is_confirmed():
     failing = make_relay(RecordingProducer(fail=True))
     assert failing.run_once() == 0
     row = OutboxEvent.objects.get()
-    assert row.published_at is None and row.last_error == "broker down" and row.claimed_until is None
+    assert row.published_at is None and "broker down" in row.last_error and row.claimed_until is None
 
     producer = RecordingProducer()
     assert make_relay(producer).run_once() == 1
     assert OutboxEvent.objects.get().published_at is not None
     assert producer.records == [("events.contact_form", row.key.encode(), "ContactFormSubmitted")]
     assert make_relay(producer).run_once() == 0  # nothing is published twice
+
+
+def test_a_producer_with_a_fatal_error_is_replaced_and_its_rows_go_out_with_the_next():
+    submission_create(name="Ada", email="ada@example.org", message="Hi")
+    fenced = RecordingProducer(error=KafkaError(KafkaError.UNKNOWN_PRODUCER_ID, "unknown producer id", fatal=True))
+    fresh = RecordingProducer()
+    relay = make_relay(fenced)
+    relay.make_producer = lambda: fresh
+
+    assert relay.run_once() == 0
+    assert fenced.purged and relay.producer is fresh
+    assert OutboxEvent.objects.get().published_at is None
+    assert relay.run_once() == 1
+    assert [kind for _, _, kind in fresh.records] == ["ContactFormSubmitted"]
+
+
+def test_a_transient_delivery_error_keeps_the_producer():
+    submission_create(name="Ada", email="ada@example.org", message="Hi")
+    producer = RecordingProducer(fail=True)
+    relay = make_relay(producer)
+    assert relay.run_once() == 0
+    assert relay.producer is producer and not producer.purged
 
 
 def test_two_relays_never_claim_the_same_row():

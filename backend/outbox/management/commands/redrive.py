@@ -9,7 +9,7 @@ from outbox.services import outbox_redrive
 class Command(BaseCommand):
     help = (
         "Publish again the ContactFormSubmitted event of every submission that is not finished after "
-        "--older-than seconds (for example after the broker lost its data). Safe to repeat: the bridge "
+        "--older-than seconds (for example after a fault stranded them). Safe to repeat: the bridge "
         "and every task skip what was done already."
     )
 
