@@ -11,4 +11,5 @@ ROUTES = {
     ("WorkflowStepCompensated", 1): handlers.record_only,
     ("WorkflowCompleted", 1): handlers.record_only,
     ("WorkflowCompensated", 1): handlers.record_only,
+    ("WorkflowCompensationFailed", 1): handlers.record_only,
 }

@@ -14,6 +14,9 @@ from typing import Any
 from events.types import EVENT_TYPES, Event
 
 SPEC_VERSION = "1.0"
+# Larger records are refused before parsing: no event comes near this.
+MAX_RECORD_BYTES = 256 * 1024
+MAX_DATAVERSION = 1000
 REQUIRED = ("specversion", "id", "source", "type", "time", "subject", "dataversion", "correlationid", "data")
 
 
@@ -46,7 +49,7 @@ class Envelope:
             raise UnknownEventError(f"unknown event type {self.type!r} version {self.dataversion}")
         try:
             return cls.from_data(self.data)
-        except TypeError as exc:
+        except (TypeError, ValueError) as exc:
             raise EnvelopeError(f"{self.type} v{self.dataversion} data is invalid: {exc}") from exc
 
     def to_dict(self) -> dict[str, Any]:
@@ -78,9 +81,25 @@ def encode(envelope: Envelope) -> bytes:
 
 
 def decode(raw: bytes | str | None) -> Envelope:
-    """Parse and check the bytes of a Kafka record; raise EnvelopeError saying what is wrong."""
+    """Parse and check the bytes of a Kafka record; raise EnvelopeError saying what is wrong.
+
+    Whatever the bytes are, the only exception this raises is EnvelopeError (or its subclass):
+    a record that breaks the parser itself (nesting deep enough to exhaust the recursion limit,
+    numbers too large for a float or an int) is as undecodable as one that is not JSON.
+    """
     if not raw:
         raise EnvelopeError("empty record value")
+    if len(raw) > MAX_RECORD_BYTES:
+        raise EnvelopeError(f"record of {len(raw)} bytes is larger than {MAX_RECORD_BYTES}")
+    try:
+        return _decode(raw)
+    except EnvelopeError:
+        raise
+    except (RecursionError, OverflowError, MemoryError, ValueError, TypeError) as exc:
+        raise EnvelopeError(f"undecodable value ({type(exc).__name__}: {str(exc)[:200]})") from exc
+
+
+def _decode(raw: bytes | str) -> Envelope:
     try:
         obj = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -94,24 +113,33 @@ def decode(raw: bytes | str | None) -> Envelope:
         raise EnvelopeError(f"unsupported specversion {obj['specversion']!r}")
     if not isinstance(obj["data"], dict):
         raise EnvelopeError("data is not a JSON object")
+    for name in ("id", "source", "type", "subject", "correlationid"):
+        if not isinstance(obj[name], str) or not obj[name] or len(obj[name]) > 200:
+            raise EnvelopeError(f"{name} must be a non-empty string of at most 200 characters")
     try:
         time = datetime.fromisoformat(str(obj["time"]).replace("Z", "+00:00"))
-        dataversion = int(obj["dataversion"])
+        dataversion = obj["dataversion"]
+        if isinstance(dataversion, bool) or not isinstance(dataversion, int):
+            raise TypeError(f"dataversion must be an integer, not {type(dataversion).__name__}")
     except (TypeError, ValueError) as exc:
         raise EnvelopeError(f"bad time or dataversion: {exc}") from exc
+    if not 1 <= dataversion <= MAX_DATAVERSION:
+        raise EnvelopeError(f"dataversion {dataversion} is out of range 1..{MAX_DATAVERSION}")
     if time.tzinfo is None:
         raise EnvelopeError("time has no timezone")
     envelope = Envelope(
-        id=str(obj["id"]),
-        source=str(obj["source"]),
-        type=str(obj["type"]),
+        id=obj["id"],
+        source=obj["source"],
+        type=obj["type"],
         time=time,
-        subject=str(obj["subject"]),
+        subject=obj["subject"],
         dataversion=dataversion,
-        correlationid=str(obj["correlationid"]),
-        causationid=obj.get("causationid"),
+        correlationid=obj["correlationid"],
+        causationid=obj.get("causationid") if isinstance(obj.get("causationid"), str) else None,
         data=obj["data"],
-        datacontenttype=obj.get("datacontenttype", "application/json"),
+        datacontenttype=str(obj.get("datacontenttype", "application/json"))[:100],
     )
-    envelope.event()  # raises for an unknown type or data that does not fit it
+    event = envelope.event()  # raises for an unknown type or data that does not fit it
+    if event.submission_id != envelope.subject:
+        raise EnvelopeError("data.submission_id differs from the subject")
     return envelope

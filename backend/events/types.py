@@ -7,6 +7,9 @@ next VERSION, and decoding selects on (type, version).
 import dataclasses
 from typing import Any, ClassVar
 
+# No text field of any event is longer than this (the longest, a message, is capped at 5,000).
+MAX_TEXT = 20_000
+
 
 @dataclasses.dataclass(frozen=True)
 class Event:
@@ -22,9 +25,17 @@ class Event:
 
     @classmethod
     def from_data(cls, data: dict[str, Any]) -> "Event":
-        known = {field.name for field in dataclasses.fields(cls)}
+        """The event from its data; TypeError or ValueError saying which field is missing or wrong."""
+        fields = {field.name: field for field in dataclasses.fields(cls)}
         # Unknown keys come from a newer producer of the same version (additive change): ignore them.
-        return cls(**{key: value for key, value in data.items() if key in known})
+        values = {key: value for key, value in data.items() if key in fields}
+        for name, value in values.items():
+            kind = fields[name].type
+            if not isinstance(value, kind):
+                raise TypeError(f"field {name!r} must be {kind.__name__}, not {type(value).__name__}")
+            if kind is str and len(value) > MAX_TEXT:
+                raise ValueError(f"field {name!r} is longer than {MAX_TEXT} characters")
+        return cls(**values)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -94,6 +105,16 @@ class WorkflowCompensated(Event):
     compensated_steps: list = dataclasses.field(default_factory=list)
 
 
+@dataclasses.dataclass(frozen=True)
+class WorkflowCompensationFailed(Event):
+    TYPE: ClassVar[str] = "WorkflowCompensationFailed"
+
+    failed_step: str
+    reason: str
+    compensated_steps: list = dataclasses.field(default_factory=list)
+    failed_undos: list = dataclasses.field(default_factory=list)
+
+
 EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
     (cls.TYPE, cls.VERSION): cls
     for cls in (
@@ -105,5 +126,6 @@ EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
         WorkflowStepCompensated,
         WorkflowCompleted,
         WorkflowCompensated,
+        WorkflowCompensationFailed,
     )
 }

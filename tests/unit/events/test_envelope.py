@@ -16,13 +16,9 @@ from events import (
 
 
 def test_every_event_type_survives_a_round_trip():
+    sample = {str: "v", list: ["a"], dict: {"k": 1}}
     samples = {
-        cls: cls(
-            **{
-                f: (["a"] if f in ("tags", "compensated_steps") else {"k": 1} if f == "result" else "v")
-                for f in (field.name for field in dataclasses.fields(cls))
-            }
-        )
+        cls: cls(**{field.name: sample[field.type] for field in dataclasses.fields(cls)})
         for cls in EVENT_TYPES.values()
     }
     for cls, event in samples.items():
@@ -86,3 +82,29 @@ def test_time_without_timezone_is_rejected():
     raw["time"] = "2026-01-01T00:00:00"
     with pytest.raises(EnvelopeError, match="timezone"):
         decode(json.dumps(raw))
+
+
+def _raw(**overrides) -> bytes:
+    event = ContactFormSubmitted(submission_id="s-1", name="Ada", email="a@b.org", message="m")
+    raw = json.loads(encode(make_envelope(event, source="urn:test", correlation_id="c-1")))
+    return json.dumps({**raw, **overrides}).encode()
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, "undecodable"),  # RecursionError inside the JSON parser
+        (_raw().replace(b'"dataversion": 1', b'"dataversion": 1e400'), "dataversion must be an integer"),
+        (_raw(dataversion=10**400), "out of range"),
+        (_raw(dataversion=True), "dataversion must be an integer"),
+        (_raw(subject=["s-1"]), "subject must be a non-empty string"),
+        (_raw(data={"submission_id": "s-1", "name": {"x": 1}, "email": "e", "message": "m"}), "'name' must be str"),
+        (_raw(data={"submission_id": "s-1", "name": "n" * 30_000, "email": "e", "message": "m"}), "longer than"),
+        (_raw(subject="s-2"), "differs from the subject"),
+        (b"x" * (300 * 1024), "larger than"),
+        (b"\xff\xfe not utf-8", "not JSON"),
+    ],
+)
+def test_any_bytes_give_an_envelope_error_with_the_reason(raw, reason):
+    with pytest.raises(EnvelopeError, match=reason):
+        decode(raw)
