@@ -6,7 +6,8 @@ class EmailDelivery(models.Model):
 
     class Status(models.TextChoices):
         PENDING = "PENDING"
-        SENDING = "SENDING"
+        SENDING = "SENDING"  # claimed by a worker until claimed_at + MAIL_LEASE_SECONDS
+        RETRYING = "RETRYING"  # a transient failure; the reconciler sends it again at next_attempt_at
         SENT = "SENT"
         FAILED = "FAILED"
 
@@ -15,6 +16,8 @@ class EmailDelivery(models.Model):
     recipient = models.EmailField(max_length=254)
     message_id = models.CharField(max_length=255, blank=True, default="")
     claimed_at = models.DateTimeField(null=True, blank=True)
+    first_attempt_at = models.DateTimeField(null=True, blank=True, help_text="Start of the retry horizon.")
+    next_attempt_at = models.DateTimeField(null=True, blank=True, db_index=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")

@@ -1,7 +1,9 @@
 """The confirmation email: rendered by django-templated-mail, sent once per submission."""
 
 import logging
-from datetime import timedelta
+import random
+import smtplib
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -17,8 +19,6 @@ from outbox.services import outbox_record
 logger = logging.getLogger(__name__)
 
 TEMPLATE = "mailer/confirmation.html"
-# A SENDING claim older than this belongs to a worker that died mid-send; it may be taken over.
-STALE_CLAIM = timedelta(minutes=5)
 
 
 def confirmation_message_id(submission: Submission) -> str:
@@ -41,22 +41,68 @@ def confirmation_build(*, submission: Submission) -> BaseEmailMessage:
     )
 
 
+def _claimable(now: datetime) -> Q:
+    """Rows a worker may take: new, due for a retry, or held by a worker whose lease ran out."""
+    lease = timedelta(seconds=settings.MAIL_LEASE_SECONDS)
+    return (
+        Q(status=EmailDelivery.Status.PENDING)
+        | Q(status=EmailDelivery.Status.RETRYING, next_attempt_at__lte=now)
+        | Q(status=EmailDelivery.Status.SENDING, claimed_at__lt=now - lease)
+    )
+
+
 def _claim(submission: Submission) -> EmailDelivery | None:
     delivery, _ = EmailDelivery.objects.get_or_create(submission=submission, defaults={"recipient": submission.email})
     now = timezone.now()
-    claimable = Q(status=EmailDelivery.Status.PENDING) | Q(
-        status=EmailDelivery.Status.SENDING, claimed_at__lt=now - STALE_CLAIM
-    )
-    # The conditional update is the lock: of two workers running the same task, one matches.
-    won = EmailDelivery.objects.filter(claimable, pk=delivery.pk).update(
+    # The conditional update is the lock: of two workers running the same task, one matches. The
+    # claim is a lease: a worker that dies mid-send leaves it to expire, and the send is taken over.
+    won = EmailDelivery.objects.filter(_claimable(now), pk=delivery.pk).update(
         status=EmailDelivery.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
     )
-    return delivery if won else None
+    if won and delivery.first_attempt_at is None:
+        EmailDelivery.objects.filter(pk=delivery.pk, first_attempt_at__isnull=True).update(first_attempt_at=now)
+    return EmailDelivery.objects.get(pk=delivery.pk) if won else None
+
+
+def smtp_failure_is_permanent(exc: Exception) -> bool:
+    """A 5xx answer about this message or recipient is final; no answer, a time-out or a 4xx is not."""
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return exc.smtp_code >= 500
+    return not isinstance(exc, (smtplib.SMTPException, OSError))
+
+
+def retry_delay(attempts: int) -> float:
+    """Seconds before the next attempt: doubling from 2 s, capped, with ±20 % jitter."""
+    base = min(settings.MAIL_RETRY_BACKOFF_MAX, 2 ** max(1, attempts))
+    return base * random.uniform(0.8, 1.2)  # noqa: S311 (spreading retries, not security)
+
+
+def _record_failure(delivery: EmailDelivery, exc: Exception, causation_id: str | None) -> dict:
+    """After a failed send: RETRYING at a later time, or FAILED for good (permanent, or horizon over)."""
+    reason = f"{type(exc).__name__}: {exc}"[:1000]
+    now = timezone.now()
+    horizon_over = delivery.first_attempt_at and now - delivery.first_attempt_at > timedelta(
+        seconds=settings.MAIL_RETRY_HORIZON
+    )
+    if smtp_failure_is_permanent(exc) or horizon_over:
+        confirmation_mark_failed(submission_id=str(delivery.submission_id), reason=reason, causation_id=causation_id)
+        return {"sent": False, "status": EmailDelivery.Status.FAILED}
+    next_attempt = now + timedelta(seconds=retry_delay(delivery.attempts))
+    EmailDelivery.objects.filter(pk=delivery.pk, status=EmailDelivery.Status.SENDING).update(
+        status=EmailDelivery.Status.RETRYING, next_attempt_at=next_attempt, last_error=reason
+    )
+    logger.warning("mail to %s not sent (%s); next attempt at %s", delivery.recipient, reason, next_attempt)
+    return {"sent": False, "status": EmailDelivery.Status.RETRYING, "next_attempt_at": next_attempt.isoformat()}
 
 
 def confirmation_send(*, submission_id: str, causation_id: str | None = None) -> dict:
     """Send the confirmation unless it was sent already; then record EmailDispatched."""
-    submission = Submission.objects.get(id=submission_id)
+    submission = Submission.objects.filter(id=submission_id).first()
+    if submission is None:
+        logger.warning("mail: no submission %s; nothing to send", submission_id)
+        return {"sent": False, "status": "UNKNOWN_SUBMISSION"}
     delivery = _claim(submission)
     if delivery is None:
         current = EmailDelivery.objects.get(submission=submission)
@@ -65,17 +111,15 @@ def confirmation_send(*, submission_id: str, causation_id: str | None = None) ->
     message = confirmation_build(submission=submission)
     try:
         message.send(to=[submission.email])
-    except Exception as exc:
-        EmailDelivery.objects.filter(pk=delivery.pk).update(
-            status=EmailDelivery.Status.PENDING, last_error=str(exc)[:1000]
-        )
-        raise
+    except Exception as exc:  # classified: a retry later, or a final failure with its reason
+        return _record_failure(delivery, exc, causation_id)
     with transaction.atomic():
         EmailDelivery.objects.filter(pk=delivery.pk).update(
             status=EmailDelivery.Status.SENT,
             sent_at=timezone.now(),
             message_id=message_id,
             last_error="",
+            next_attempt_at=None,
         )
         outbox_record(
             event=EmailDispatched(
@@ -89,14 +133,32 @@ def confirmation_send(*, submission_id: str, causation_id: str | None = None) ->
     return {"sent": True, "status": EmailDelivery.Status.SENT}
 
 
+def mail_due_ids(*, now: datetime, limit: int = 500) -> list[str]:
+    """Submissions whose confirmation should be attempted now (a retry that is due, an expired lease)."""
+    due = EmailDelivery.objects.filter(_claimable(now)).exclude(status=EmailDelivery.Status.PENDING)
+    return [str(pk) for pk in due.values_list("submission_id", flat=True)[:limit]]
+
+
+def mail_retry_failed(*, submission_ids: list[str] | None = None) -> list[str]:
+    """Operator action: send FAILED confirmations again, with a new retry horizon."""
+    failed = EmailDelivery.objects.filter(status=EmailDelivery.Status.FAILED)
+    if submission_ids is not None:
+        failed = failed.filter(submission_id__in=submission_ids)
+    ids = [str(pk) for pk in failed.values_list("submission_id", flat=True)]
+    failed.filter(submission_id__in=ids).update(
+        status=EmailDelivery.Status.PENDING, first_attempt_at=None, next_attempt_at=None, attempts=0
+    )
+    return ids
+
+
 @transaction.atomic
 def confirmation_mark_failed(*, submission_id: str, reason: str, causation_id: str | None = None) -> None:
-    """Record that the confirmation could not be sent after every retry."""
+    """Record that the confirmation cannot be sent (refused for good, or the retry horizon is over)."""
     submission = Submission.objects.get(id=submission_id)
     updated = (
         EmailDelivery.objects.filter(submission=submission)
         .exclude(status__in=(EmailDelivery.Status.SENT, EmailDelivery.Status.FAILED))
-        .update(status=EmailDelivery.Status.FAILED, last_error=reason[:1000])
+        .update(status=EmailDelivery.Status.FAILED, last_error=reason[:1000], next_attempt_at=None)
     )
     if updated:
         outbox_record(

@@ -29,11 +29,13 @@ class SagaStep(models.Model):
     class Status(models.TextChoices):
         DONE = "DONE"
         COMPENSATED = "COMPENSATED"
+        UNDO_FAILED = "UNDO_FAILED"
 
     run = models.ForeignKey(SagaRun, on_delete=models.CASCADE, related_name="steps")
     name = models.CharField(max_length=64)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DONE)
     result = models.JSONField(default=dict)
+    undo_error = models.TextField(blank=True, default="")
     done_at = models.DateTimeField(auto_now_add=True)
     compensated_at = models.DateTimeField(null=True, blank=True)
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from events import (
     WorkflowCompensated,
+    WorkflowCompensationFailed,
     WorkflowCompleted,
     WorkflowStepCompensated,
     WorkflowStepCompleted,
@@ -59,6 +60,9 @@ def _emit(run: SagaRun, event) -> None:
 
 def saga_start(*, submission_id: str, causation_id: str | None = None) -> dict:
     """Create the saga run and send its forward chain; a repeat re-sends it only while it is RUNNING."""
+    if not Submission.objects.filter(id=submission_id).exists():
+        logger.warning("saga: no submission %s; nothing to start", submission_id)
+        return {"run": None, "created": False, "status": "UNKNOWN_SUBMISSION"}
     with transaction.atomic():
         run, created = SagaRun.objects.get_or_create(
             submission_id=submission_id, defaults={"causation_id": causation_id or ""}
@@ -173,8 +177,8 @@ def _undo_step(submission_id: str, step: str, action: Callable[[SagaRun, Lead], 
     """Undo a step once; the undo of a step that never finished still runs (for remote steps)."""
     run = SagaRun.objects.select_related("submission").get(submission_id=submission_id)
     record = SagaStep.objects.filter(run=run, name=step).first()
-    if record is not None and record.status == SagaStep.Status.COMPENSATED:
-        return {"step": step, "skipped": True}
+    if record is not None and record.status in (SagaStep.Status.COMPENSATED, SagaStep.Status.UNDO_FAILED):
+        return {"step": step, "skipped": True, "status": record.status}
     lead = Lead.objects.get(submission_id=submission_id)
     action(run, lead)
     with transaction.atomic():
@@ -221,17 +225,28 @@ def crm_lead_remove(*, submission_id: str) -> dict:
 
 @transaction.atomic
 def saga_finish_compensation(*, submission_id: str) -> dict:
-    """Every undo ran: WorkflowCompensated with the reason, once."""
+    """Every undo ran or failed for good: WorkflowCompensated, or WorkflowCompensationFailed, once."""
     run = SagaRun.objects.select_related("submission").get(submission_id=submission_id)
+    steps = SagaStep.objects.filter(run=run).order_by("compensated_at", "id")
+    undone = list(steps.filter(status=SagaStep.Status.COMPENSATED).values_list("name", flat=True))
+    failed = list(steps.filter(status=SagaStep.Status.UNDO_FAILED).values_list("name", "undo_error"))
+    final = SagaRun.Status.COMPENSATION_FAILED if failed else SagaRun.Status.COMPENSATED
     won = SagaRun.objects.filter(pk=run.pk, status=SagaRun.Status.COMPENSATING).update(
-        status=SagaRun.Status.COMPENSATED, finished_at=timezone.now()
+        status=final, finished_at=timezone.now()
     )
-    if won:
-        undone = list(
-            SagaStep.objects.filter(run=run, status=SagaStep.Status.COMPENSATED)
-            .order_by("compensated_at", "id")
-            .values_list("name", flat=True)
+    if won and failed:
+        logger.error("saga %s: compensation failed for good: %s", submission_id, failed)
+        _emit(
+            run,
+            WorkflowCompensationFailed(
+                submission_id=str(submission_id),
+                failed_step=run.failed_step,
+                reason="; ".join(f"undo_{name}: {error}" for name, error in failed)[:1000],
+                compensated_steps=undone,
+                failed_undos=[name for name, _ in failed],
+            ),
         )
+    elif won:
         _emit(
             run,
             WorkflowCompensated(
@@ -241,12 +256,66 @@ def saga_finish_compensation(*, submission_id: str) -> dict:
                 compensated_steps=undone,
             ),
         )
-    return {"compensated": bool(won)}
+    return {"compensated": bool(won) and not failed, "status": final if won else run.status}
 
 
-def saga_mark_compensation_failed(*, submission_id: str, step: str, reason: str) -> None:
-    """An undo failed for good: leave the run for an operator, saying which undo and why."""
-    SagaRun.objects.filter(submission_id=submission_id).update(
-        status=SagaRun.Status.COMPENSATION_FAILED, reason=f"undo_{step} failed: {reason}"[:2000]
-    )
-    logger.error("saga %s: undo_%s failed for good: %s", submission_id, step, reason)
+def saga_undo_failed(*, submission_id: str, step: str, reason: str) -> dict:
+    """An undo failed for good: record it, and go on with the undos after it (they do not depend on it)."""
+    with transaction.atomic():
+        run = SagaRun.objects.select_related("submission").get(submission_id=submission_id)
+        updated = SagaStep.objects.filter(run=run, name=step).update(
+            status=SagaStep.Status.UNDO_FAILED, undo_error=reason[:2000]
+        )
+        if not updated:  # a remote step that never finished, whose undo failed too
+            SagaStep.objects.create(
+                run=run, name=step, status=SagaStep.Status.UNDO_FAILED, undo_error=reason[:2000], result={}
+            )
+        rest = saga_pending_undos(run)
+        transaction.on_commit(lambda: compensation_chain(str(submission_id), rest).apply_async())
+    return {"undo_failed": step, "continuing_with": rest}
+
+
+def saga_pending_undos(run: SagaRun) -> list[str]:
+    """The undos of a compensating run still to do, in order (neither done nor failed for good)."""
+    steps = dict(SagaStep.objects.filter(run=run).values_list("name", "status"))
+    done = {name for name, status in steps.items() if status != SagaStep.Status.COMPENSATED}
+    order = compensations_for(failed_step=run.failed_step, done_steps=done) if run.failed_step else []
+    return [name for name in order if steps.get(name) not in (SagaStep.Status.COMPENSATED, SagaStep.Status.UNDO_FAILED)]
+
+
+def saga_retry_compensation(*, submission_id: str) -> dict:
+    """Operator action: undo again what failed to undo (COMPENSATION_FAILED → COMPENSATING)."""
+    with transaction.atomic():
+        run = SagaRun.objects.select_related("submission").get(submission_id=submission_id)
+        won = SagaRun.objects.filter(pk=run.pk, status=SagaRun.Status.COMPENSATION_FAILED).update(
+            status=SagaRun.Status.COMPENSATING, finished_at=None
+        )
+        if not won:
+            return {"retried": False, "status": run.status}
+        SagaStep.objects.filter(run=run, status=SagaStep.Status.UNDO_FAILED).update(
+            status=SagaStep.Status.DONE, undo_error=""
+        )
+        run.refresh_from_db()
+        rest = saga_pending_undos(run)
+        transaction.on_commit(lambda: compensation_chain(str(submission_id), rest).apply_async())
+    return {"retried": True, "undo": rest}
+
+
+def saga_redrive_stalled(*, stalled_before) -> list[str]:
+    """Send again the chain of every run that is neither finished nor moving (its tasks were lost)."""
+    runs = SagaRun.objects.filter(
+        status__in=(SagaRun.Status.RUNNING, SagaRun.Status.COMPENSATING), started_at__lt=stalled_before
+    ).prefetch_related("steps")[:500]
+    redriven = []
+    for run in runs:
+        moments = [step.done_at for step in run.steps.all()] + [
+            step.compensated_at for step in run.steps.all() if step.compensated_at
+        ]
+        if moments and max(moments) >= stalled_before:
+            continue  # it moved recently: its tasks are on their way
+        if run.status == SagaRun.Status.RUNNING:
+            forward_chain(str(run.submission_id)).apply_async()  # done steps are skipped
+        else:
+            compensation_chain(str(run.submission_id), saga_pending_undos(run)).apply_async()
+        redriven.append(str(run.submission_id))
+    return redriven

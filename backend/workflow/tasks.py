@@ -28,10 +28,8 @@ class UndoStepTask(Task):
     step_name = ""
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
-        """An undo failed for good: the run needs an operator."""
-        services.saga_mark_compensation_failed(
-            submission_id=args[0], step=self.step_name, reason=f"{type(exc).__name__}: {exc}"
-        )
+        """An undo failed for good: record it and go on with the other undos; the run ends COMPENSATION_FAILED."""
+        services.saga_undo_failed(submission_id=args[0], step=self.step_name, reason=f"{type(exc).__name__}: {exc}")
 
 
 @shared_task(name="workflow.start_saga", acks_late=True)

@@ -23,9 +23,26 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_TIME_LIMIT = 60
 CELERY_TASK_SOFT_TIME_LIMIT = 45
+# Delivery, chosen on purpose (README, Guarantees): a task is acknowledged only when it finished, so
+# a worker that dies with it leaves it in Redis; a child process that is killed gives it back at
+# once (reject on worker lost); and Redis hands an unacknowledged task to another worker after the
+# visibility timeout, which must outlast the longest task (TIME_LIMIT) plus the longest retry
+# countdown (TASK_RETRY_BACKOFF_MAX) or a slow task would run twice. Every task is idempotent, so
+# a second run is harmless; the reconciler catches whatever is still lost.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=180)
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
-TASK_MAX_RETRIES = env.int("TASK_MAX_RETRIES", default=3)
+# Saga steps retry a transient failure (CRM unreachable, 5xx, 429) with backoff: 8 retries capped at
+# 30 s ride out a CRM outage of about 2.5 minutes before the run is compensated.
+TASK_MAX_RETRIES = env.int("TASK_MAX_RETRIES", default=8)
 TASK_RETRY_BACKOFF_MAX = env.int("TASK_RETRY_BACKOFF_MAX", default=30)
+
+# The reconciler (manage.py reconcile): every RECONCILE_INTERVAL seconds it re-drives work that made
+# no progress for RECONCILE_STALL_SECONDS (see intake/reconcile.py).
+RECONCILE_INTERVAL = env.float("RECONCILE_INTERVAL", default=5.0)
+RECONCILE_STALL_SECONDS = env.int("RECONCILE_STALL_SECONDS", default=60)

@@ -1,8 +1,19 @@
+import smtplib
+import uuid
+from datetime import timedelta
+
 import pytest
 from django.core import mail
+from django.utils import timezone
 
 from mailer.models import EmailDelivery
-from mailer.services import confirmation_send
+from mailer.services import (
+    confirmation_send,
+    mail_due_ids,
+    mail_retry_failed,
+    retry_delay,
+    smtp_failure_is_permanent,
+)
 from mailer.tasks import send_confirmation
 from outbox.models import OutboxEvent
 from tests.unit.factories import SubmissionFactory
@@ -45,23 +56,77 @@ def test_a_send_in_progress_elsewhere_is_not_repeated():
     assert len(mail.outbox) == 1
 
 
-def test_failed_smtp_leaves_the_email_to_be_retried(settings):
+def unreachable_smtp(settings):
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", 9, 1  # nothing listens
+
+
+def test_an_unreachable_smtp_server_schedules_a_retry_with_the_reason(settings):
+    unreachable_smtp(settings)
     submission = SubmissionFactory()
-    with pytest.raises(OSError):
-        confirmation_send(submission_id=str(submission.id))
+    before = timezone.now()
+    result = confirmation_send(submission_id=str(submission.id))
     delivery = EmailDelivery.objects.get()
-    assert delivery.status == EmailDelivery.Status.PENDING and delivery.last_error
-    assert not OutboxEvent.objects.filter(event_type="EmailDispatched").exists()
+    assert result["status"] == delivery.status == EmailDelivery.Status.RETRYING
+    assert "ConnectionRefusedError" in delivery.last_error
+    assert before + timedelta(seconds=1) < delivery.next_attempt_at < before + timedelta(seconds=3)
+    assert not OutboxEvent.objects.filter(event_type__in=("EmailDispatched", "EmailFailed")).exists()
+    # Not due yet: a repeat of the task does nothing; once due, the send is attempted again.
+    assert confirmation_send(submission_id=str(submission.id))["status"] == EmailDelivery.Status.RETRYING
+    assert EmailDelivery.objects.get().attempts == 1
+    assert mail_due_ids(now=delivery.next_attempt_at) == [str(submission.id)]
 
 
-def test_an_email_that_fails_for_good_is_marked_and_reported_once():
+def test_retries_back_off_up_to_the_cap():
+    delays = [retry_delay(attempt) for attempt in range(1, 12)]
+    assert 1.6 <= delays[0] <= 2.4 and all(delay <= 60 * 1.2 for delay in delays)
+    assert delays[-1] >= 60 * 0.8
+
+
+def test_the_retry_horizon_ends_in_one_email_failed(settings):
+    unreachable_smtp(settings)
     submission = SubmissionFactory()
-    EmailDelivery.objects.create(submission=submission, recipient=submission.email)
-    error = ConnectionRefusedError("SMTP server refused")
-    for _ in range(2):
-        send_confirmation.on_failure(error, "task-id", (str(submission.id),), {}, None)
-    assert EmailDelivery.objects.get().status == EmailDelivery.Status.FAILED
+    EmailDelivery.objects.create(
+        submission=submission,
+        recipient=submission.email,
+        status=EmailDelivery.Status.RETRYING,
+        first_attempt_at=timezone.now() - timedelta(seconds=settings.MAIL_RETRY_HORIZON + 1),
+        next_attempt_at=timezone.now(),
+    )
+    assert confirmation_send(submission_id=str(submission.id))["status"] == EmailDelivery.Status.FAILED
     [failed] = OutboxEvent.objects.filter(event_type="EmailFailed")
-    assert "SMTP server refused" in failed.payload
+    assert "ConnectionRefusedError" in failed.payload
+
+
+def test_a_permanent_refusal_fails_at_once_and_a_4xx_does_not():
+    refused = smtplib.SMTPRecipientsRefused({"a@b.org": (550, b"no such user")})
+    busy = smtplib.SMTPRecipientsRefused({"a@b.org": (451, b"try later")})
+    assert smtp_failure_is_permanent(refused) and smtp_failure_is_permanent(smtplib.SMTPDataError(554, b"spam"))
+    assert not smtp_failure_is_permanent(busy) and not smtp_failure_is_permanent(ConnectionRefusedError())
+    assert not smtp_failure_is_permanent(smtplib.SMTPServerDisconnected("gone"))
+
+
+def test_a_dead_workers_claim_is_taken_over_after_its_lease(settings):
+    submission = SubmissionFactory()
+    stale = timezone.now() - timedelta(seconds=settings.MAIL_LEASE_SECONDS + 1)
+    EmailDelivery.objects.create(
+        submission=submission, recipient=submission.email, status=EmailDelivery.Status.SENDING, claimed_at=stale
+    )
+    assert mail_due_ids(now=timezone.now()) == [str(submission.id)]
+    assert confirmation_send(submission_id=str(submission.id)) == {"sent": True, "status": "SENT"}
+    assert len(mail.outbox) == 1
+
+
+def test_an_operator_sends_failed_mail_again():
+    submission = SubmissionFactory()
+    EmailDelivery.objects.create(
+        submission=submission, recipient=submission.email, status=EmailDelivery.Status.FAILED, attempts=4
+    )
+    assert mail_retry_failed() == [str(submission.id)]
+    assert confirmation_send(submission_id=str(submission.id))["sent"] is True
+    assert EmailDelivery.objects.get().status == EmailDelivery.Status.SENT and len(mail.outbox) == 1
+
+
+def test_an_event_for_an_unknown_submission_sends_nothing():
+    assert send_confirmation(str(uuid.uuid4())) == {"sent": False, "status": "UNKNOWN_SUBMISSION"}
+    assert not EmailDelivery.objects.exists() and not mail.outbox

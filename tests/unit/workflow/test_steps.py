@@ -91,12 +91,75 @@ def test_forward_steps_stop_once_the_run_is_compensating():
     assert not SagaStep.objects.exists()
 
 
-def test_an_undo_that_fails_for_good_leaves_the_run_for_an_operator():
-    submission = SubmissionFactory()
+def compensating_after_crm_failure(submission):
+    """A run whose create_crm_lead failed for good after tag_lead and assign_owner finished."""
     start(submission)
-    SagaRun.objects.filter(submission=submission).update(status=SagaRun.Status.COMPENSATING)
+    services.lead_tag(submission_id=str(submission.id))
+    services.lead_assign_owner(submission_id=str(submission.id))
+    SagaRun.objects.filter(submission=submission).update(
+        status=SagaRun.Status.COMPENSATING, failed_step="create_crm_lead", reason="CRM 503"
+    )
+
+
+def test_an_undo_that_fails_for_good_lets_the_others_run_and_ends_compensation_failed(
+    django_capture_on_commit_callbacks,
+):
+    submission = SubmissionFactory()
+    compensating_after_crm_failure(submission)
     error = RuntimeError("CRM unreachable")
-    tasks.undo_create_crm_lead.on_failure(error, "task-id", (str(submission.id),), {}, None)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.undo_create_crm_lead.on_failure(error, "task-id", (str(submission.id),), {}, None)
+
     run = SagaRun.objects.get(submission=submission)
-    assert run.status == SagaRun.Status.COMPENSATION_FAILED
-    assert run.reason == "undo_create_crm_lead failed: RuntimeError: CRM unreachable"
+    assert run.status == SagaRun.Status.COMPENSATION_FAILED and run.finished_at
+    steps = dict(SagaStep.objects.filter(run=run).values_list("name", "status"))
+    assert steps == {"tag_lead": "COMPENSATED", "assign_owner": "COMPENSATED", "create_crm_lead": "UNDO_FAILED"}
+    lead = Lead.objects.get(submission=submission)
+    assert lead.owner == "" and lead.tags == []  # the local undos after the failed one ran
+    [final] = [decode(r.payload) for r in OutboxEvent.objects.filter(event_type="WorkflowCompensationFailed")]
+    assert final.data["failed_undos"] == ["create_crm_lead"]
+    assert final.data["compensated_steps"] == ["assign_owner", "tag_lead"]
+    assert "RuntimeError: CRM unreachable" in final.data["reason"]
+
+
+def test_an_operator_retries_a_failed_compensation_to_the_end(django_capture_on_commit_callbacks, monkeypatch):
+    submission = SubmissionFactory()
+    compensating_after_crm_failure(submission)
+    with django_capture_on_commit_callbacks(execute=True):
+        tasks.undo_create_crm_lead.on_failure(RuntimeError("down"), "t", (str(submission.id),), {}, None)
+    deleted = []
+    monkeypatch.setattr(services, "crm_lead_delete_by_external_id", lambda external_id: deleted.append(external_id))
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.saga_retry_compensation(submission_id=str(submission.id))["undo"] == ["create_crm_lead"]
+    assert deleted == [str(submission.id)]
+    assert SagaRun.objects.get(submission=submission).status == SagaRun.Status.COMPENSATED
+    assert OutboxEvent.objects.filter(event_type="WorkflowCompensated").count() == 1
+    assert services.saga_retry_compensation(submission_id=str(submission.id))["retried"] is False
+
+
+def test_a_run_whose_tasks_were_lost_is_sent_again_and_a_moving_one_is_not(monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    sent = []
+
+    class Chain:
+        def __init__(self, submission_id):
+            self.submission_id = submission_id
+
+        def apply_async(self):
+            sent.append(self.submission_id)
+
+    monkeypatch.setattr(services, "forward_chain", Chain)
+    stalled, moving, fresh = SubmissionFactory(), SubmissionFactory(), SubmissionFactory()
+    for submission in (stalled, moving, fresh):
+        start(submission)
+    SagaRun.objects.exclude(submission=fresh).update(started_at=timezone.now() - timedelta(minutes=5))
+    services.lead_tag(submission_id=str(moving.id))  # it moved just now
+    services.lead_tag(submission_id=str(stalled.id))
+    SagaStep.objects.filter(run__submission=stalled).update(done_at=timezone.now() - timedelta(minutes=4))
+
+    redriven = services.saga_redrive_stalled(stalled_before=timezone.now() - timedelta(minutes=1))
+    assert redriven == sent == [str(stalled.id)]
