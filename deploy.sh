@@ -14,7 +14,7 @@ VENV="${VENV:-$REPO_DIR/.venv}"
 export VENV_BIN="$VENV/bin"
 SUPERVISOR_CONF="$REPO_DIR/deploy/supervisord.conf"
 INFRA=(kafka redis smtp)
-APPS=(crm api worker relay bridge flower frontend)
+APPS=(crm api worker relay bridge reconciler flower frontend)
 HEALTH_TIMEOUT="${HEALTH_TIMEOUT:-90}"
 
 step() { printf '==> %s\n' "$*"; }
@@ -380,7 +380,7 @@ Usage: ./deploy.sh COMMAND [ARGS]
   test [PYTEST ARGS]    install test dependencies and run every test (vitest, then pytest)
   help                  this text
 
-Services: kafka redis smtp crm api worker relay bridge flower frontend
+Services: kafka redis smtp crm api worker relay bridge reconciler flower frontend
 Mode: Docker Compose when a Docker engine answers, else local processes under supervisord
       (DEPLOY_MODE=local|compose forces one). Settings: .env (see .env.example).
 EOF

@@ -135,6 +135,7 @@ CHECKS = {
     "worker": check_worker,
     "relay": lambda: _heartbeat("health:relay"),
     "bridge": lambda: _heartbeat("health:bridge"),
+    "reconciler": lambda: _heartbeat("health:reconciler"),
     "flower": lambda: _http(f"http://127.0.0.1:{_env('FLOWER_PORT', '5555')}/healthcheck"),
     "frontend": lambda: _http(f"http://127.0.0.1:{_env('FRONTEND_PORT', '3000')}/health"),
 }

@@ -244,6 +244,7 @@ class Stack:
         self.procs.start("api", [*gunicorn, "-b", f"127.0.0.1:{self.ports['api']}", "config.wsgi"], self.env)
         self.start_worker()
         self.procs.start("relay", [str(BIN / "python"), "manage.py", "relay"], self.env)
+        self.start_reconciler()
         self.start_bridge()
         wait_until(lambda: http_ok(f"{self.crm.rsplit('/api', 1)[0]}/health"), what="crm")
         wait_until(lambda: http_ok(f"{self.api}/health"), what="api")
@@ -296,6 +297,9 @@ class Stack:
         )
         wait_until(lambda: http_ok(f"{self.frontend}/health"), what="frontend (is frontend/dist built?)")
 
+    def start_reconciler(self) -> None:
+        self.procs.start("reconciler", [str(BIN / "python"), "manage.py", "reconcile"], self.env)
+
     def start_bridge(self) -> None:
         self.redis().delete("health:bridge")
         self.procs.start("bridge", [str(BIN / "python"), "-m", "bridge"], self.env)
@@ -332,5 +336,6 @@ class Stack:
 
     def logs(self) -> str:
         return "\n".join(
-            f"==== {name}\n{self.procs.log(name)[-4000:]}" for name in ("relay", "bridge", "worker", "api", "crm")
+            f"==== {name}\n{self.procs.log(name)[-4000:]}"
+            for name in ("relay", "bridge", "reconciler", "worker", "api", "crm")
         )

@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from intake.models import Submission
-from intake.selectors import submission_state
+from intake.selectors import FINAL_STATUSES, submission_state
 from intake.services import submission_create
 from intake.throttling import SubmissionRateThrottle
 from intake.validators import no_control_characters, no_control_characters_multiline
@@ -59,6 +59,13 @@ class TimelineItemSerializer(serializers.Serializer):
     data = serializers.DictField()
 
 
+class EmailDeliverySerializer(serializers.Serializer):
+    status = serializers.CharField()
+    attempts = serializers.IntegerField()
+    next_attempt_at = serializers.DateTimeField(allow_null=True)
+    last_error = serializers.CharField(allow_blank=True)
+
+
 class SubmissionOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="submission.id")
     correlation_id = serializers.UUIDField(source="submission.correlation_id")
@@ -72,6 +79,7 @@ class SubmissionOutputSerializer(serializers.Serializer):
     status = serializers.CharField()
     email_status = serializers.CharField()
     workflow_status = serializers.CharField()
+    email_delivery = EmailDeliverySerializer(allow_null=True, help_text="Where the confirmation stands now.")
     timeline = TimelineItemSerializer(many=True)
 
 
@@ -124,7 +132,6 @@ class SubmissionDetailApi(APIView):
         return Response(SubmissionOutputSerializer(submission_state(submission=submission)).data)
 
 
-FINAL_STATUSES = frozenset({"COMPLETED", "COMPENSATED", "FAILED"})
 STREAM_CHECK_SECONDS = 0.2
 STREAM_KEEPALIVE_SECONDS = 15
 STREAM_MAX_SECONDS = 300

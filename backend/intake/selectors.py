@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from intake.models import Submission, TimelineEntry
+from mailer.selectors import delivery_summary
 from outbox.models import OutboxEvent
 
 
@@ -13,7 +14,13 @@ class Status:
     PROCESSING = "PROCESSING"
     COMPLETED = "COMPLETED"
     COMPENSATED = "COMPENSATED"
+    COMPENSATION_FAILED = "COMPENSATION_FAILED"  # an undo failed for good: an operator must look
     FAILED = "FAILED"  # the email could not be sent
+
+
+FINAL_STATUSES = (Status.COMPLETED, Status.COMPENSATED, Status.COMPENSATION_FAILED, Status.FAILED)
+WORKFLOW_FINAL_EVENTS = ("WorkflowCompleted", "WorkflowCompensated", "WorkflowCompensationFailed")
+EMAIL_FINAL_EVENTS = ("EmailDispatched", "EmailFailed")
 
 
 @dataclass(frozen=True)
@@ -33,6 +40,7 @@ class SubmissionState:
     status: str
     email_status: str
     workflow_status: str
+    email_delivery: dict | None
     published_at: datetime | None
     timeline: list[TimelineItem]
 
@@ -50,6 +58,8 @@ def _workflow_status(types: set[str]) -> str:
         return "COMPLETED"
     if "WorkflowCompensated" in types:
         return "COMPENSATED"
+    if "WorkflowCompensationFailed" in types:
+        return "COMPENSATION_FAILED"
     if "WorkflowStepFailed" in types or "WorkflowStepCompensated" in types:
         return "COMPENSATING"
     if "WorkflowStepCompleted" in types:
@@ -60,7 +70,9 @@ def _workflow_status(types: set[str]) -> str:
 def status_from(types: set[str], *, published: bool) -> str:
     """The overall status of a submission from the event types in its timeline."""
     email, workflow = _email_status(types), _workflow_status(types)
-    if email != "PENDING" and workflow in ("COMPLETED", "COMPENSATED"):
+    if email != "PENDING" and workflow in ("COMPLETED", "COMPENSATED", "COMPENSATION_FAILED"):
+        if workflow == "COMPENSATION_FAILED":
+            return Status.COMPENSATION_FAILED
         if email == "FAILED":
             return Status.FAILED
         return Status.COMPLETED if workflow == "COMPLETED" else Status.COMPENSATED
@@ -97,6 +109,7 @@ def submission_state(*, submission: Submission) -> SubmissionState:
         status=status_from(types, published=submitted_published is not None),
         email_status=_email_status(types),
         workflow_status=_workflow_status(types),
+        email_delivery=delivery_summary(submission_id=submission.id),
         published_at=submitted_published,
         timeline=timeline,
     )

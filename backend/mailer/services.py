@@ -145,8 +145,9 @@ def mail_retry_failed(*, submission_ids: list[str] | None = None) -> list[str]:
     if submission_ids is not None:
         failed = failed.filter(submission_id__in=submission_ids)
     ids = [str(pk) for pk in failed.values_list("submission_id", flat=True)]
+    # Due now: the reconciler's next pass sends them (or a task sent by the caller, whichever is first).
     failed.filter(submission_id__in=ids).update(
-        status=EmailDelivery.Status.PENDING, first_attempt_at=None, next_attempt_at=None, attempts=0
+        status=EmailDelivery.Status.RETRYING, first_attempt_at=None, next_attempt_at=timezone.now(), attempts=0
     )
     return ids
 

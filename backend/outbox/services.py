@@ -52,25 +52,6 @@ def outbox_record(*, event: Event, correlation_id: str, causation_id: str | None
     return envelope
 
 
-def outbox_redrive(*, before) -> int:
-    """Queue again the submitted event of every unfinished submission created before `before`."""
-    # Imported here: intake depends on outbox, not the other way round, except for this repair.
-    from intake.models import Submission, TimelineEntry
-
-    finished = TimelineEntry.objects.filter(event_type__in=("WorkflowCompleted", "WorkflowCompensated"))
-    emailed = TimelineEntry.objects.filter(event_type__in=("EmailDispatched", "EmailFailed"))
-    stuck = Submission.objects.filter(created_at__lt=before).exclude(
-        id__in=finished.values("submission_id").filter(submission_id__in=emailed.values("submission_id"))
-    )
-    keys = [str(pk) for pk in stuck.values_list("id", flat=True)]
-    updated = OutboxEvent.objects.filter(key__in=keys, event_type="ContactFormSubmitted").update(
-        published_at=None, claim_token="", claimed_until=None
-    )
-    if updated:
-        transaction.on_commit(outbox_notify)
-    return updated
-
-
 def outbox_prune(*, before) -> int:
     """Delete rows Kafka confirmed before `before`; unsent rows are never deleted."""
     deleted, _ = OutboxEvent.objects.filter(published_at__lt=before).delete()

@@ -301,21 +301,25 @@ def saga_retry_compensation(*, submission_id: str) -> dict:
     return {"retried": True, "undo": rest}
 
 
-def saga_redrive_stalled(*, stalled_before) -> list[str]:
-    """Send again the chain of every run that is neither finished nor moving (its tasks were lost)."""
+def saga_stalled(*, stalled_before) -> list[str]:
+    """Runs neither finished nor moving since `stalled_before` (their tasks were lost): submission ids."""
     runs = SagaRun.objects.filter(
         status__in=(SagaRun.Status.RUNNING, SagaRun.Status.COMPENSATING), started_at__lt=stalled_before
     ).prefetch_related("steps")[:500]
-    redriven = []
+    stalled = []
     for run in runs:
-        moments = [step.done_at for step in run.steps.all()] + [
-            step.compensated_at for step in run.steps.all() if step.compensated_at
-        ]
-        if moments and max(moments) >= stalled_before:
-            continue  # it moved recently: its tasks are on their way
-        if run.status == SagaRun.Status.RUNNING:
-            forward_chain(str(run.submission_id)).apply_async()  # done steps are skipped
-        else:
-            compensation_chain(str(run.submission_id), saga_pending_undos(run)).apply_async()
-        redriven.append(str(run.submission_id))
-    return redriven
+        steps = run.steps.all()
+        moments = [step.done_at for step in steps] + [step.compensated_at for step in steps if step.compensated_at]
+        if not moments or max(moments) < stalled_before:
+            stalled.append(str(run.submission_id))
+    return stalled
+
+
+def saga_redrive(*, submission_id: str) -> str:
+    """Send a stalled run's chain again: the forward one (done steps are skipped) or the undos left."""
+    run = SagaRun.objects.get(submission_id=submission_id)
+    if run.status == SagaRun.Status.RUNNING:
+        forward_chain(str(submission_id)).apply_async()
+    elif run.status == SagaRun.Status.COMPENSATING:
+        compensation_chain(str(submission_id), saga_pending_undos(run)).apply_async()
+    return run.status

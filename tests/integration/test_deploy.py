@@ -98,7 +98,19 @@ def test_start_status_stop_as_a_user_runs_them(deploy_env):
     status = deploy(deploy_env, "status")
     assert status.returncode == 0, status.stdout
     rows = {line.split()[0]: line.split()[1:] for line in status.stdout.split("\n\n")[0].splitlines()[1:]}
-    assert set(rows) == {"kafka", "redis", "smtp", "crm", "api", "worker", "relay", "bridge", "flower", "frontend"}
+    assert set(rows) == {
+        "kafka",
+        "redis",
+        "smtp",
+        "crm",
+        "api",
+        "worker",
+        "relay",
+        "bridge",
+        "reconciler",
+        "flower",
+        "frontend",
+    }
     assert all(row[0] == "RUNNING" and row[1] == "ok" for row in rows.values()), status.stdout
     assert "kafka      RUNNING    ok (events.contact_form: 3 partitions)" in status.stdout
 

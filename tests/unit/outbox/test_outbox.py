@@ -120,30 +120,6 @@ def test_claims_are_in_creation_order():
     assert [row.key for row in claimed] == [str(i) for i in ids]
 
 
-def test_redrive_republishes_only_unfinished_submissions():
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from events import EmailDispatched, WorkflowCompleted, make_envelope
-    from intake.services import timeline_record
-    from outbox.services import outbox_redrive
-
-    done = submission_create(name="Done", email="done@example.org", message="Hi")
-    stuck = submission_create(name="Stuck", email="stuck@example.org", message="Hi")
-    OutboxEvent.objects.update(published_at=timezone.now())
-    for event in (
-        EmailDispatched(submission_id=str(done.id), recipient="r", message_id="m"),
-        WorkflowCompleted(submission_id=str(done.id), owner="o", crm_lead_id="1"),
-    ):
-        timeline_record(envelope=make_envelope(event, source="t", correlation_id="c"))
-
-    assert outbox_redrive(before=timezone.now() + timedelta(seconds=1)) == 1
-    unsent = OutboxEvent.objects.filter(published_at__isnull=True)
-    assert [row.key for row in unsent] == [str(stuck.id)]
-    assert outbox_redrive(before=timezone.now() - timedelta(hours=1)) == 0
-
-
 def test_prune_deletes_only_rows_published_before_the_cut_off():
     from datetime import timedelta
 

@@ -161,5 +161,6 @@ def test_a_run_whose_tasks_were_lost_is_sent_again_and_a_moving_one_is_not(monke
     services.lead_tag(submission_id=str(stalled.id))
     SagaStep.objects.filter(run__submission=stalled).update(done_at=timezone.now() - timedelta(minutes=4))
 
-    redriven = services.saga_redrive_stalled(stalled_before=timezone.now() - timedelta(minutes=1))
-    assert redriven == sent == [str(stalled.id)]
+    found = services.saga_stalled(stalled_before=timezone.now() - timedelta(minutes=1))
+    assert found == [str(stalled.id)]
+    assert services.saga_redrive(submission_id=found[0]) == "RUNNING" and sent == found

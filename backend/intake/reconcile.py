@@ -1,0 +1,153 @@
+"""The reconciler: finds accepted work that stopped moving and re-drives it where it was lost.
+
+Every tick (RECONCILE_INTERVAL) it looks for work that made no progress for RECONCILE_STALL_SECONDS:
+
+- an event still in the outbox: the relay is woken (it publishes when Kafka takes it);
+- a submission in Kafka that no task ever picked up (no email row, no saga run): its tasks are sent
+  straight to Celery, past the bridge and its dedupe, which would swallow a republished event;
+- an event in Kafka missing from the timeline (its record task was lost): recorded from the outbox;
+- an email whose retry is due, or whose worker died holding it (lease expired): sent again;
+- a saga run that stopped moving: its chain is sent again (done steps are skipped).
+
+Every action is idempotent at the receiving end (claims, step rows, event ids), so a re-drive that
+races the original does no harm. `manage.py redrive` runs one tick with a chosen stall time.
+"""
+
+import json
+import logging
+import threading
+import time
+from datetime import timedelta
+
+import redis
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+
+from config.celery import app as celery_app
+from intake.models import Submission, TimelineEntry
+from mailer.services import mail_due_ids
+from outbox.models import OutboxEvent
+from outbox.services import outbox_notify
+from workflow.services import saga_redrive, saga_stalled
+
+logger = logging.getLogger(__name__)
+
+HEARTBEAT_KEY = "health:reconciler"
+HEARTBEAT_TTL_SECONDS = 30
+GUARD_PREFIX = "reconcile:"
+LOOKBACK = timedelta(days=7)  # older work is left to an operator (and outbox rows are pruned)
+BATCH = 500
+SUBMITTED = "ContactFormSubmitted"
+
+
+class Reconciler:
+    """`run_once()` is one pass; `run_forever()` repeats it every RECONCILE_INTERVAL until stopped."""
+
+    def __init__(self, redis_client: redis.Redis | None = None, celery=celery_app):
+        self.redis = redis_client or redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
+        self.celery = celery
+        self.stopping = threading.Event()
+        self.totals: dict[str, int] = {}
+
+    def _first_time(self, kind: str, key: str, ttl: int) -> bool:
+        """True once per `ttl` seconds for (kind, key): a re-drive waits for its effect before repeating."""
+        return bool(self.redis.set(f"{GUARD_PREFIX}{kind}:{key}", 1, nx=True, ex=max(1, ttl)))
+
+    def run_once(self, *, stall_seconds: int | None = None) -> dict[str, int]:
+        """Re-drive everything stalled for `stall_seconds`; return what was done, by kind."""
+        stall = settings.RECONCILE_STALL_SECONDS if stall_seconds is None else stall_seconds
+        now = timezone.now()
+        stalled_before = now - timedelta(seconds=stall)
+        counts = {
+            "relay_woken": self._wake_relay(stalled_before),
+            "handoffs": self._redrive_handoffs(now, stalled_before, stall),
+            "timeline_events": self._redrive_timeline(now, stalled_before, stall),
+            "emails": self._redrive_mail(now, stall),
+            "sagas": self._redrive_sagas(stalled_before, stall),
+        }
+        for kind, count in counts.items():
+            self.totals[kind] = self.totals.get(kind, 0) + count
+        if any(counts.values()):
+            logger.info("reconciler re-drove %s", {k: v for k, v in counts.items() if v})
+        return counts
+
+    def _wake_relay(self, stalled_before) -> int:
+        waiting = OutboxEvent.objects.filter(published_at__isnull=True, created_at__lt=stalled_before).count()
+        if waiting:
+            outbox_notify()
+        return waiting
+
+    def _redrive_handoffs(self, now, stalled_before, stall: int) -> int:
+        recent = Submission.objects.filter(created_at__lt=stalled_before, created_at__gt=now - LOOKBACK)
+        orphans = list(recent.filter(email_delivery__isnull=True).values_list("id", flat=True)[:BATCH]) + list(
+            recent.filter(saga_run__isnull=True).values_list("id", flat=True)[:BATCH]
+        )
+        published = dict(
+            OutboxEvent.objects.filter(
+                key__in=[str(pk) for pk in set(orphans)], event_type=SUBMITTED, published_at__isnull=False
+            ).values_list("key", "id")
+        )
+        sent = 0
+        for submission in Submission.objects.filter(id__in=set(orphans)).select_related("email_delivery", "saga_run"):
+            key = str(submission.id)
+            if key not in published or not self._first_time("handoff", key, stall):
+                continue  # not in Kafka yet (the relay's part), or re-driven a moment ago
+            event_id = str(published[key])
+            if not hasattr(submission, "email_delivery"):
+                self.celery.send_task("mailer.send_confirmation", args=[key, event_id])
+            if not hasattr(submission, "saga_run"):
+                self.celery.send_task("workflow.start_saga", args=[key, event_id])
+            sent += 1
+        return sent
+
+    def _redrive_timeline(self, now, stalled_before, stall: int) -> int:
+        missing = (
+            OutboxEvent.objects.filter(published_at__lt=stalled_before, published_at__gt=now - LOOKBACK)
+            .exclude(id__in=TimelineEntry.objects.values("event_id"))
+            .values_list("id", "payload")[:BATCH]
+        )
+        sent = 0
+        for event_id, payload in missing:
+            if self._first_time("timeline", str(event_id), stall):
+                self.celery.send_task("intake.record_event", args=[payload, None])
+                sent += 1
+        return sent
+
+    def _redrive_mail(self, now, stall: int) -> int:
+        sent = 0
+        for submission_id in mail_due_ids(now=now, limit=BATCH):
+            if self._first_time("mail", submission_id, min(stall, 30)):
+                self.celery.send_task("mailer.send_confirmation", args=[submission_id, None])
+                sent += 1
+        return sent
+
+    def _redrive_sagas(self, stalled_before, stall: int) -> int:
+        sent = 0
+        for submission_id in saga_stalled(stalled_before=stalled_before):
+            if self._first_time("saga", submission_id, stall):
+                saga_redrive(submission_id=submission_id)
+                sent += 1
+        return sent
+
+    def heartbeat(self) -> None:
+        try:
+            self.redis.set(HEARTBEAT_KEY, json.dumps({"at": time.time(), **self.totals}), ex=HEARTBEAT_TTL_SECONDS)
+        except redis.RedisError as exc:
+            logger.warning("reconciler heartbeat not written: %s", exc)
+
+    def run_forever(self) -> None:
+        logger.info(
+            "reconciler started: every %.1f s, stall after %d s",
+            settings.RECONCILE_INTERVAL,
+            settings.RECONCILE_STALL_SECONDS,
+        )
+        while not self.stopping.is_set():
+            close_old_connections()
+            try:
+                self.run_once()
+                self.heartbeat()
+            except Exception:  # the loop outlives a database, Redis or broker hiccup
+                logger.exception("reconciler pass failed; trying again next tick")
+            self.stopping.wait(settings.RECONCILE_INTERVAL)
+        logger.info("reconciler stopped: %s", self.totals)

@@ -1,0 +1,104 @@
+"""The reconciler re-drives stalled work at the level where it was lost, once per stall period."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from intake.models import TimelineEntry
+from intake.reconcile import Reconciler
+from intake.services import submission_create
+from mailer.models import EmailDelivery
+from outbox.models import OutboxEvent
+from workflow.models import SagaRun
+
+pytestmark = pytest.mark.django_db
+
+
+class FakeRedis:
+    """SET NX EX semantics without expiry (a test tick is far shorter than any guard)."""
+
+    def __init__(self):
+        self.keys = {}
+
+    def set(self, key, value, nx=False, ex=None):
+        if nx and key in self.keys:
+            return None
+        self.keys[key] = value
+        return True
+
+
+class RecordingCelery:
+    def __init__(self):
+        self.sent = []
+
+    def send_task(self, name, args):
+        self.sent.append((name, args))
+
+
+def reconciler():
+    return Reconciler(redis_client=FakeRedis(), celery=RecordingCelery())
+
+
+def accepted(minutes_ago: int, *, published: bool):
+    submission = submission_create(name="Ada", email="ada@example.org", message="Hi")
+    then = timezone.now() - timedelta(minutes=minutes_ago)
+    submission.__class__.objects.filter(pk=submission.pk).update(created_at=then)
+    OutboxEvent.objects.filter(key=str(submission.id)).update(created_at=then, published_at=then if published else None)
+    return submission
+
+
+def test_a_published_submission_no_task_picked_up_gets_its_tasks_once():
+    submission = accepted(5, published=True)
+    event_id = str(OutboxEvent.objects.get(key=str(submission.id)).id)
+    rec = reconciler()
+    assert rec.run_once(stall_seconds=60)["handoffs"] == 1
+    sent = [(name, args) for name, args in rec.celery.sent if name != "intake.record_event"]
+    assert sent == [
+        ("mailer.send_confirmation", [str(submission.id), event_id]),
+        ("workflow.start_saga", [str(submission.id), event_id]),
+    ]
+    assert rec.run_once(stall_seconds=60)["handoffs"] == 0  # waits a stall period before repeating
+
+
+def test_only_the_missing_half_of_a_hand_off_is_sent_again():
+    submission = accepted(5, published=True)
+    EmailDelivery.objects.create(submission=submission, recipient=submission.email, status="SENT")
+    rec = reconciler()
+    rec.run_once(stall_seconds=60)
+    assert [name for name, _ in rec.celery.sent if name != "intake.record_event"] == ["workflow.start_saga"]
+
+
+def test_recent_or_unpublished_work_is_left_alone_and_the_relay_is_woken_for_old_unpublished_rows():
+    accepted(0, published=True)  # recent: its tasks may be on their way
+    accepted(5, published=False)  # still in the outbox: the relay's part
+    counts = reconciler().run_once(stall_seconds=60)
+    assert counts["handoffs"] == 0 and counts["relay_woken"] == 1
+
+
+def test_an_event_missing_from_the_timeline_is_recorded_from_the_outbox():
+    submission = accepted(5, published=True)
+    SagaRun.objects.create(submission=submission)
+    EmailDelivery.objects.create(submission=submission, recipient=submission.email, status="SENT")
+    row = OutboxEvent.objects.get(key=str(submission.id))
+    rec = reconciler()
+    assert rec.run_once(stall_seconds=60)["timeline_events"] == 1
+    assert rec.celery.sent == [("intake.record_event", [row.payload, None])]
+    TimelineEntry.objects.create(
+        submission=submission, event_id=row.id, event_type=row.event_type, occurred_at=timezone.now()
+    )
+    assert reconciler().run_once(stall_seconds=60)["timeline_events"] == 0
+
+
+def test_a_due_email_retry_is_sent():
+    submission = accepted(5, published=True)
+    SagaRun.objects.create(submission=submission)
+    EmailDelivery.objects.create(
+        submission=submission,
+        recipient=submission.email,
+        status=EmailDelivery.Status.RETRYING,
+        next_attempt_at=timezone.now() - timedelta(seconds=1),
+    )
+    rec = reconciler()
+    assert rec.run_once(stall_seconds=60)["emails"] == 1
+    assert ("mailer.send_confirmation", [str(submission.id), None]) in rec.celery.sent
