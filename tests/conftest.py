@@ -125,7 +125,7 @@ def submit(stack: Stack, **overrides) -> dict:
 def final_state(stack: Stack, submission_id: str, timeout: float = 60) -> dict:
     def done():
         state = requests.get(f"{stack.api}/api/submissions/{submission_id}/", timeout=5).json()
-        return state if state["status"] in ("COMPLETED", "COMPENSATED", "FAILED") else None
+        return state if state["status"] in ("COMPLETED", "COMPENSATED", "COMPENSATION_FAILED", "FAILED") else None
 
     return wait_until(done, timeout=timeout, what=f"submission {submission_id} to finish")
 

@@ -153,6 +153,11 @@ class Stack:
             "CRM_API_BASE": f"http://127.0.0.1:{self.ports['crm']}/crm/api",
             "CRM_API_TIMEOUT": "5",
             "TASK_MAX_RETRIES": "1",
+            # The reconciler and the mail retries on a test's time scale (production: 5 s, 60 s, 60 s).
+            "RECONCILE_INTERVAL": "1",
+            "RECONCILE_STALL_SECONDS": "15",
+            "MAIL_LEASE_SECONDS": "10",
+            "MAIL_RETRY_BACKOFF_MAX": "4",
             "TASK_RETRY_BACKOFF_MAX": "1",
             "SUBMISSION_RATE_LIMIT": "10000/minute",
             "API_PORT": str(self.ports["api"]),

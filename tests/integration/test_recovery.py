@@ -113,7 +113,7 @@ def test_broker_killed_under_load_every_submission_ends_once_without_a_manual_st
     def all_final():
         for submission_id in list(pending):
             state = requests.get(f"{stack.api}/api/submissions/{submission_id}/", timeout=10).json()
-            if state["status"] in ("COMPLETED", "COMPENSATED", "FAILED"):
+            if state["status"] in ("COMPLETED", "COMPENSATED", "COMPENSATION_FAILED", "FAILED"):
                 statuses[submission_id] = state["status"]
                 del pending[submission_id]
         return not pending
