@@ -1,5 +1,6 @@
 """The bridge's poll loop: decode, route, hand off to Celery, and only then commit the offset."""
 
+import json
 import logging
 import threading
 import time
@@ -52,6 +53,9 @@ class Bridge:
         self.redis = redis.Redis.from_url(config.redis_url, socket_timeout=5)
         self.stopping = threading.Event()
         self.counts = {"handed_off": 0, "duplicates": 0, "dead_lettered": 0}
+        # Health means working: set while hand-offs fail (the same offset retried), cleared by progress.
+        self.failing_since: float | None = None
+        self.last_error = ""
 
     def handle(self, msg: Message) -> str:
         """Route one record: 'handed_off', 'duplicates' or 'dead_lettered'. Raises if Celery is unreachable."""
@@ -92,12 +96,14 @@ class Bridge:
                 continue
             try:
                 outcome = self.handle(msg)
-            except Exception:
+            except Exception as exc:
                 logger.exception("hand-off failed; will retry from offset %d", msg.offset())
+                self._note(ok=False, error=f"hand-off at {msg.topic()}[{msg.partition()}]@{msg.offset()}: {exc}")
                 self._rewind(messages[index:])
                 self.stopping.wait(RETRY_PAUSE_SECONDS)
                 break
             self.counts[outcome] += 1
+            self._note(ok=True)
             done[(msg.topic(), msg.partition())] = msg.offset() + 1
         if done:
             offsets = [TopicPartition(topic, partition, offset) for (topic, partition), offset in done.items()]
@@ -117,9 +123,17 @@ class Bridge:
         for (topic, partition), offset in first.items():
             self.consumer.seek(TopicPartition(topic, partition, offset))
 
+    def _note(self, *, ok: bool, error: str = "") -> None:
+        if ok:
+            self.failing_since, self.last_error = None, ""
+        else:
+            self.failing_since = self.failing_since or time.time()
+            self.last_error = error[:300]
+
     def heartbeat(self) -> None:
+        beat = {"at": time.time(), "failing_since": self.failing_since, "error": self.last_error}
         try:
-            self.redis.set(HEARTBEAT_KEY, str(time.time()), ex=HEARTBEAT_TTL_SECONDS)
+            self.redis.set(HEARTBEAT_KEY, json.dumps(beat), ex=HEARTBEAT_TTL_SECONDS)
         except redis.RedisError as exc:
             logger.warning("bridge heartbeat not written: %s", exc)
 
@@ -134,6 +148,7 @@ class Bridge:
                     self.run_once()
                 except KafkaException as exc:  # the loop outlives a broker that comes and goes
                     logger.warning("consumer error: %s", exc)
+                    self._note(ok=False, error=f"Kafka: {exc}")
                     self.stopping.wait(RETRY_PAUSE_SECONDS)
         finally:
             self.consumer.close()  # leaves the group at once, so partitions move without waiting

@@ -5,6 +5,7 @@ Usage: health.py NAME...              print "NAME ok|down (detail)" per name; ex
        health.py --lag                    the bridge's consumer lag per partition (committed vs end offset)
 """
 
+import json
 import os
 import sys
 import time
@@ -30,13 +31,29 @@ def _redis_url() -> str:
     return os.environ.get("REDIS_URL") or _broker_url()
 
 
+# A process that is alive but has failed at every attempt for this long is reported down.
+STUCK_AFTER_SECONDS = float(os.environ.get("HEALTH_STUCK_SECONDS", "30"))
+
+
+def heartbeat_verdict(raw: bytes | str | None, now: float) -> str:
+    """What a heartbeat says: fresh, or why the process is not working (raises RuntimeError)."""
+    if raw is None:
+        raise RuntimeError("no heartbeat in the last 10 s")
+    try:
+        beat = json.loads(raw)
+    except ValueError:
+        return "heartbeat fresh"
+    since = beat.get("failing_since") if isinstance(beat, dict) else None
+    if since and now - since > STUCK_AFTER_SECONDS:
+        raise RuntimeError(f"alive but failing for {now - since:.0f} s: {beat.get('error', '')}")
+    return "heartbeat fresh" + (f", failing for {now - since:.0f} s" if since else "")
+
+
 def _heartbeat(key: str) -> str:
     import redis
 
     client = redis.Redis.from_url(_redis_url(), socket_timeout=TIMEOUT)
-    if not client.exists(key):
-        raise RuntimeError("no heartbeat in the last 10 s")
-    return "heartbeat fresh"
+    return heartbeat_verdict(client.get(key), time.time())
 
 
 def _bootstrap() -> str:

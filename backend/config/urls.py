@@ -34,6 +34,7 @@ urlpatterns = [
                     "health_check.contrib.kafka.Kafka",
                     {"bootstrap_servers": [settings.KAFKA_BOOTSTRAP_SERVERS], "timeout": timedelta(seconds=3)},
                 ),
+                "config.health_checks.PipelineProcesses",
             ]
         ),
         name="health-deps",

@@ -49,6 +49,8 @@ class Reconciler:
         self.celery = celery
         self.stopping = threading.Event()
         self.totals: dict[str, int] = {}
+        self.failing_since: float | None = None
+        self.last_error = ""
 
     def _first_time(self, kind: str, key: str, ttl: int) -> bool:
         """True once per `ttl` seconds for (kind, key): a re-drive waits for its effect before repeating."""
@@ -132,7 +134,8 @@ class Reconciler:
 
     def heartbeat(self) -> None:
         try:
-            self.redis.set(HEARTBEAT_KEY, json.dumps({"at": time.time(), **self.totals}), ex=HEARTBEAT_TTL_SECONDS)
+            beat = {"at": time.time(), "failing_since": self.failing_since, "error": self.last_error, **self.totals}
+            self.redis.set(HEARTBEAT_KEY, json.dumps(beat), ex=HEARTBEAT_TTL_SECONDS)
         except redis.RedisError as exc:
             logger.warning("reconciler heartbeat not written: %s", exc)
 
@@ -146,8 +149,11 @@ class Reconciler:
             close_old_connections()
             try:
                 self.run_once()
-                self.heartbeat()
-            except Exception:  # the loop outlives a database, Redis or broker hiccup
+                self.failing_since, self.last_error = None, ""
+            except Exception as exc:  # the loop outlives a database, Redis or broker hiccup
                 logger.exception("reconciler pass failed; trying again next tick")
+                self.failing_since = self.failing_since or time.time()
+                self.last_error = f"{type(exc).__name__}: {exc}"[:300]
+            self.heartbeat()
             self.stopping.wait(settings.RECONCILE_INTERVAL)
         logger.info("reconciler stopped: %s", self.totals)
