@@ -204,56 +204,53 @@ class Stack:
         self.kafka_start_seconds.append(time.monotonic() - started)
         return self.kafka_start_seconds[-1]
 
-    def start_infra(self) -> None:
-        rport = self.ports["redis"]
-        self.start_kafka()
-        self.procs.start(
-            "redis",
-            ["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            self.env,
-        )
-        self.procs.start(
-            "smtp",
-            [
-                "node",
-                str(MAILDEV),
-                "--smtp",
-                str(self.ports["smtp"]),
-                "--ip",
-                "127.0.0.1",
-                "--web",
-                str(self.ports["maildev_web"]),
-                "--web-ip",
-                "127.0.0.1",
-            ],
-            self.env,
-        )
-        self.manage("migrate", "--noinput")
+    def start_redis(self) -> None:
+        """Redis as local mode runs it: its append-only file in the stack's directory (fsync each second)."""
+        (self.tmp / "redis").mkdir(exist_ok=True)
+        cmd = ["redis-server", "--port", str(self.ports["redis"]), "--bind", "127.0.0.1", "--save", ""]
+        self.procs.start("redis", [*cmd, "--appendonly", "yes", "--dir", str(self.tmp / "redis")], self.env)
         wait_until(lambda: self.redis().ping(), what="redis")
+
+    def start_smtp(self) -> None:
+        """maildev, keeping its mail on disk so that a restart of the catcher forgets nothing."""
+        cmd = ["node", str(MAILDEV), "--smtp", str(self.ports["smtp"]), "--ip", "127.0.0.1"]
+        cmd += ["--web", str(self.ports["maildev_web"]), "--web-ip", "127.0.0.1"]
+        self.procs.start("smtp", [*cmd, "--mail-directory", str(self.tmp / "mail")], self.env)
         wait_until(lambda: http_ok(f"{self.maildev}/api/email"), what="maildev")
+
+    def start_infra(self) -> None:
+        self.start_kafka()
+        self.start_redis()
+        self.start_smtp()
+        self.manage("migrate", "--noinput")
         self.manage("kafka_topics")
 
-    def start_apps(self) -> None:
-        gunicorn = [
-            str(BIN / "gunicorn"),
-            "--chdir",
-            "backend",
-            "--threads",
-            "8",
-            "--timeout",
-            "60",
-            "--no-control-socket",
-        ]
-        crm_env = {**self.env, "DJANGO_SETTINGS_MODULE": "config.settings.crm_server"}
-        self.procs.start("crm", [*gunicorn, "-b", f"127.0.0.1:{self.ports['crm']}", "config.wsgi"], crm_env)
-        self.procs.start("api", [*gunicorn, "-b", f"127.0.0.1:{self.ports['api']}", "config.wsgi"], self.env)
-        self.start_worker()
+    def _gunicorn(self, name: str, port: int, env: dict[str, str]) -> None:
+        cmd = [str(BIN / "gunicorn"), "--chdir", "backend", "--threads", "8", "--timeout", "60", "--no-control-socket"]
+        self.procs.start(name, [*cmd, "-b", f"127.0.0.1:{port}", "config.wsgi"], env)
+
+    def start_crm(self, **extra_env: str) -> None:
+        self._gunicorn(
+            "crm", self.ports["crm"], {**self.env, "DJANGO_SETTINGS_MODULE": "config.settings.crm_server", **extra_env}
+        )
+        wait_until(lambda: http_ok(f"{self.crm.rsplit('/api', 1)[0]}/health"), what="crm")
+
+    def start_api(self) -> None:
+        self._gunicorn("api", self.ports["api"], self.env)
+        wait_until(lambda: http_ok(f"{self.api}/health"), what="api")
+
+    def start_relay(self) -> None:
+        self.redis().delete("health:relay")
         self.procs.start("relay", [str(BIN / "python"), "manage.py", "relay"], self.env)
+        wait_until(lambda: self.redis().exists("health:relay"), what="relay heartbeat")
+
+    def start_apps(self) -> None:
+        self.start_crm()
+        self.start_api()
+        self.start_worker()
+        self.start_relay()
         self.start_reconciler()
         self.start_bridge()
-        wait_until(lambda: http_ok(f"{self.crm.rsplit('/api', 1)[0]}/health"), what="crm")
-        wait_until(lambda: http_ok(f"{self.api}/health"), what="api")
-        wait_until(lambda: self.redis().exists("health:relay"), what="relay heartbeat")
 
     def start_worker(self) -> None:
         self.procs.start(

@@ -32,8 +32,9 @@ def inject_faults(view):
         if latency > 0:
             time.sleep(min(latency, MAX_LATENCY_MS) / 1000)  # the server is asked to be slow
         status = _int_header(request, FAIL_HEADER)
-        if status is None and settings.CRM_FAIL_RATE > 0 and random.random() < settings.CRM_FAIL_RATE:
-            status = 503
+        failing = settings.CRM_FAIL_RATE > 0 and request.method in settings.CRM_FAIL_METHODS
+        if status is None and failing and random.random() < settings.CRM_FAIL_RATE:  # noqa: S311 (fault injection)
+            status = settings.CRM_FAIL_STATUS
         if status is not None and 400 <= status <= 599:
             return JsonResponse({"detail": f"injected failure ({status})"}, status=status)
         return view(request, *args, **kwargs)

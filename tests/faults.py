@@ -1,0 +1,310 @@
+"""The fault suite: bounded load through the public API, one fault per case, then every accepted
+submission must end (final state), with one email and no duplicate CRM lead.
+
+    .venv/bin/python -m tests.faults [--count 300] [--rate 30] [CASE ...]     (./deploy.sh chaos N)
+
+pytest runs every case at 100 submissions (tests/integration/test_faults.py); run by hand it prints
+one line per case. Each case: the load starts, the fault hits FAULT_AT seconds in, the service comes
+back (supervisord's part in a deployment), and the suite waits on conditions until every accepted
+submission is final or the deadline passes.
+"""
+
+import argparse
+import json
+import threading
+import time
+import uuid
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import requests
+from kafka import KafkaProducer
+
+from tests.servers import Stack, wait_until
+
+FAULT_AT = 1.0  # seconds into the load
+FINAL = ("COMPLETED", "COMPENSATED", "COMPENSATION_FAILED", "FAILED")
+# The stack the suite runs on: production's retry horizons, shortened where a test would wait for minutes.
+FAULT_ENV = {
+    "TASK_MAX_RETRIES": "12",
+    "TASK_RETRY_BACKOFF_MAX": "10",
+    "OUTBOX_CLAIM_SECONDS": "10",
+    "SMTP_TIMEOUT": "5",
+    "CRM_API_TIMEOUT": "3",
+    "LOG_LEVEL": "WARNING",
+}
+
+
+@dataclass
+class Case:
+    name: str
+    fault: Callable[[Stack], None]  # does the damage and, where the case says so, the repair
+    expect: str = "COMPLETED"
+    demo_fail_at: str = ""
+    deadline: float = 240.0
+
+
+@dataclass
+class Outcome:
+    case: str
+    accepted: int = 0
+    refused: int = 0
+    emails: int = 0
+    duplicate_emails: int = 0
+    missing_emails: int = 0
+    leads: int = 0
+    duplicate_leads: int = 0
+    missing_leads: int = 0
+    finals: Counter = field(default_factory=Counter)
+    unexpected_finals: int = 0
+    unfinished: int = 0
+    recovery_seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not (
+            self.duplicate_emails
+            or self.missing_emails
+            or self.duplicate_leads
+            or self.missing_leads
+            or self.unfinished
+            or self.unexpected_finals
+        )
+
+    def line(self) -> str:
+        finals = " ".join(f"{kind}={n}" for kind, n in sorted(self.finals.items()))
+        return (
+            f"{self.case:<20} accepted={self.accepted:<4} refused={self.refused:<3} emails={self.emails:<4} "
+            f"dup_emails={self.duplicate_emails} missing_emails={self.missing_emails} leads={self.leads:<4} "
+            f"dup_leads={self.duplicate_leads} missing_leads={self.missing_leads} {finals} unfinished={self.unfinished} "
+            f"recovered_to_last_final={self.recovery_seconds:.1f}s"
+            + (f" ({'; '.join(self.notes)})" if self.notes else "")
+        )
+
+
+# --- the faults ------------------------------------------------------------------------------------
+
+
+def kill_and_restart(name: str, start: Callable[[Stack], None], down_for: float = 1.0):
+    def fault(stack: Stack) -> None:
+        stack.procs.kill(name)
+        time.sleep(down_for)  # the outage itself: a span of time, not a condition
+        start(stack)
+
+    return fault
+
+
+def stop_for(name: str, start: Callable[[Stack], None], seconds: float):
+    def fault(stack: Stack) -> None:
+        stack.procs.stop(name)
+        time.sleep(seconds)
+        start(stack)
+
+    return fault
+
+
+def crm_answering(status: int, methods: str):
+    """The CRM restarted to refuse `methods` with `status` (a 4xx is final); it is repaired at the end."""
+
+    def fault(stack: Stack) -> None:
+        stack.procs.stop("crm")
+        stack.start_crm(CRM_FAIL_RATE="1", CRM_FAIL_STATUS=str(status), CRM_FAIL_METHODS=methods)
+
+    return fault
+
+
+def poison(stack: Stack) -> None:
+    """Records no producer of ours would write, mixed into the topic between good events."""
+    good = {"specversion": "1.0", "source": "urn:chaos", "time": "2026-01-01T00:00:00Z", "correlationid": "c"}
+    unknown_submission = str(uuid.uuid4())
+    records = [
+        b"not json at all",
+        b"[" * 50_000 + b"]" * 50_000,
+        json.dumps({**good, "id": str(uuid.uuid4()), "type": "ContactFormSubmitted", "subject": "x", "data": {}})
+        .encode()
+        .replace(b'"data"', b'"dataversion": 1e400, "data"'),
+        json.dumps(
+            {**good, "id": str(uuid.uuid4()), "type": "NoSuchEvent", "subject": "x", "dataversion": 1, "data": {}}
+        ).encode(),
+        json.dumps(
+            {
+                **good,
+                "id": str(uuid.uuid4()),
+                "type": "EmailDispatched",
+                "subject": "x",
+                "dataversion": 1,
+                "data": {"submission_id": "x"},
+            }
+        ).encode(),
+        json.dumps(
+            {
+                **good,
+                "id": str(uuid.uuid4()),
+                "type": "ContactFormSubmitted",
+                "subject": unknown_submission,
+                "dataversion": 1,
+                "data": {
+                    "submission_id": unknown_submission,
+                    "name": "Nobody",
+                    "email": "nobody@example.org",
+                    "message": "?",
+                },
+            }
+        ).encode(),
+    ]
+    producer = KafkaProducer(bootstrap_servers=stack.bootstrap)
+    try:
+        for n, value in enumerate(records):
+            producer.send(stack.topic, key=f"poison-{n}".encode(), value=value)
+        producer.flush(10)
+    finally:
+        producer.close()
+
+
+CASES = {
+    case.name: case
+    for case in (
+        Case("worker-sigkill", kill_and_restart("worker", Stack.start_worker)),
+        Case("bridge-sigkill", kill_and_restart("bridge", Stack.start_bridge)),
+        Case("relay-sigkill", kill_and_restart("relay", Stack.start_relay)),
+        Case("api-sigkill", kill_and_restart("api", Stack.start_api)),
+        Case("broker-sigkill", kill_and_restart("kafka", Stack.start_kafka, down_for=5.0)),
+        Case("redis-sigkill", kill_and_restart("redis", Stack.start_redis)),
+        Case("smtp-down-60s", stop_for("smtp", Stack.start_smtp, 60.0)),
+        Case("crm-down-60s", stop_for("crm", Stack.start_crm, 60.0)),
+        Case("crm-refuses-creates", crm_answering(422, "POST"), expect="COMPENSATED"),
+        Case("poison-records", poison),
+        Case("compensation-fails", crm_answering(422, "GET,POST,DELETE"), expect="COMPENSATION_FAILED"),
+    )
+}
+
+
+# --- one case --------------------------------------------------------------------------------------
+
+
+def _post(stack: Stack, email: str, demo_fail_at: str) -> str | None:
+    body = {"name": "Chaos", "email": email, "company": "Faults Ltd", "message": "fault suite"}
+    if demo_fail_at:
+        body["demo_fail_at"] = demo_fail_at
+    try:
+        response = requests.post(f"{stack.api}/api/submissions/", json=body, timeout=10)
+    except requests.RequestException:
+        return None
+    return response.json()["id"] if response.status_code == 201 else None
+
+
+def _status(stack: Stack, submission_id: str) -> str:
+    return requests.get(f"{stack.api}/api/submissions/{submission_id}/", timeout=10).json()["status"]
+
+
+def run_case(stack: Stack, case: Case, count: int = 100, rate: float = 30.0) -> Outcome:
+    """Load, fault, repair, wait for every accepted submission to be final; count what happened."""
+    outcome = Outcome(case.name)
+    tag = uuid.uuid4().hex[:8]
+    accepted: dict[str, str] = {}  # submission id -> email
+    repaired = threading.Event()
+    started = time.monotonic()
+
+    def fault() -> None:
+        time.sleep(max(0.0, started + FAULT_AT - time.monotonic()))
+        case.fault(stack)
+        repaired.set()
+
+    hitter = threading.Thread(target=fault, name=f"fault-{case.name}")
+    hitter.start()
+    for n in range(count):
+        time.sleep(max(0.0, started + n / rate - time.monotonic()))  # pace the load
+        email = f"{case.name}-{tag}-{n}@example.org"
+        submission_id = _post(stack, email, case.demo_fail_at)
+        if submission_id:
+            accepted[submission_id] = email
+        else:
+            outcome.refused += 1
+    hitter.join()
+    recovered_at = time.monotonic()
+    outcome.accepted = len(accepted)
+
+    statuses: dict[str, str] = {}
+
+    def all_final() -> bool:
+        for submission_id in [s for s in accepted if s not in statuses]:
+            status = _status(stack, submission_id)
+            if status in FINAL:
+                statuses[submission_id] = status
+        return len(statuses) == len(accepted)
+
+    try:
+        wait_until(all_final, timeout=case.deadline, interval=0.5, what=f"{case.name}: every submission final")
+    except TimeoutError:
+        outcome.notes.append("deadline passed")
+    outcome.recovery_seconds = time.monotonic() - recovered_at
+    outcome.unfinished = len(accepted) - len(statuses)
+    outcome.finals = Counter(statuses.values())
+    outcome.unexpected_finals = sum(n for kind, n in outcome.finals.items() if kind != case.expect)
+    _count_emails(stack, accepted, outcome)
+    _count_leads(stack, accepted, statuses, outcome)
+    return outcome
+
+
+def _count_emails(stack: Stack, accepted: dict[str, str], outcome: Outcome) -> None:
+    """Emails per accepted address (the mailer runs whatever the workflow does)."""
+    wanted = set(accepted.values())
+
+    def per_address() -> Counter:
+        mails = requests.get(f"{stack.maildev}/api/email", timeout=30).json()
+        return Counter(to["address"] for mail in mails for to in mail["to"] if to["address"] in wanted)
+
+    try:
+        counts = wait_until(
+            lambda: (lambda c: c if set(c) >= wanted else None)(per_address()), timeout=60, interval=0.5
+        )
+    except TimeoutError:
+        counts = per_address()
+    outcome.emails = sum(counts.values())
+    outcome.duplicate_emails = sum(n - 1 for n in counts.values() if n > 1)
+    outcome.missing_emails = len(wanted - set(counts))
+
+
+def _count_leads(stack: Stack, accepted: dict[str, str], statuses: dict[str, str], outcome: Outcome) -> None:
+    """Leads per submission: one for a COMPLETED one, none left by a compensated one, never two."""
+    for submission_id in accepted:
+        leads = requests.get(f"{stack.crm}/leads/", params={"external_id": submission_id}, timeout=10).json()["results"]
+        outcome.leads += len(leads)
+        outcome.duplicate_leads += max(0, len(leads) - 1)
+        if statuses.get(submission_id) == "COMPLETED" and not leads:
+            outcome.missing_leads += 1
+
+
+def repair(stack: Stack) -> None:
+    """Back to a healthy stack between cases (the CRM cases leave it refusing)."""
+    stack.procs.stop("crm")
+    stack.start_crm()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--count", type=int, default=300)
+    parser.add_argument("--rate", type=float, default=30.0)
+    parser.add_argument("cases", nargs="*", metavar="CASE", help=f"default: all of {', '.join(CASES)}")
+    args = parser.parse_args()
+    unknown = set(args.cases) - set(CASES)
+    if unknown:
+        parser.error(f"unknown case(s): {', '.join(sorted(unknown))}")
+    stack = Stack(extra_env=FAULT_ENV)
+    stack.start()
+    failed = 0
+    try:
+        for name in args.cases or CASES:
+            outcome = run_case(stack, CASES[name], args.count, args.rate)
+            repair(stack)
+            failed += not outcome.passed
+            print(("PASS " if outcome.passed else "FAIL ") + outcome.line(), flush=True)
+    finally:
+        stack.stop()
+    raise SystemExit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
