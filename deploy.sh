@@ -198,6 +198,7 @@ local_start() {
   check_ports
   install_all local
   mkdir -p "$RUN_DIR/logs"
+  write_service_env
   step "starting supervisord"
   quiet "supervisord" "$VENV_BIN/supervisord" -c "$SUPERVISOR_CONF"
   step "starting kafka (log in ${KAFKA_DATA_DIR#"$REPO_DIR"/}), redis, smtp"
@@ -265,8 +266,14 @@ service_arg() {  # service_arg VERB NAME: NAME must be a known service of a runn
   running || fail "not running (./deploy.sh start)"
 }
 
+write_service_env() {  # the resolved settings, for deploy/with-env.sh (re-read at each app start)
+  mkdir -p "$RUN_DIR"
+  (umask 077 && export -p >"$RUN_DIR/service.env")
+}
+
 local_restart_service() {
   service_arg restart-service "${1:-}"
+  write_service_env
   step "restarting $1"
   ctl restart "$(group_of "$1"):$1" >/dev/null
   wait_healthy "$1"
@@ -331,6 +338,18 @@ run_tests() {
   return $code
 }
 
+run_chaos() {  # run_chaos [N] [CASE...]: the fault suite at N submissions per case, on its own stack
+  local count="${1:-300}"
+  [[ $# -gt 0 ]] && shift
+  [[ "$count" =~ ^[0-9]+$ ]] || fail "usage: ./deploy.sh chaos [N] [CASE...]"
+  ensure_apt redis-server
+  ensure_kafka
+  ensure_python test
+  ensure_npm "$REPO_DIR/deploy/smtp"
+  step "fault suite: $count submissions at 30/s per case (its own servers on free ports)"
+  "$VENV_BIN/python" -m tests.faults --count "$count" "$@"
+}
+
 # --- Docker Compose ------------------------------------------------------------------------------
 
 compose() { docker compose --env-file "${ENV_FILE:-.env}" "$@"; }
@@ -378,6 +397,7 @@ Usage: ./deploy.sh COMMAND [ARGS]
                         (tools: topics consumer-groups console-consumer console-producer get-offsets
                         broker-api-versions configs log-dirs delete-records metadata-quorum features)
   test [PYTEST ARGS]    install test dependencies and run every test (vitest, then pytest)
+  chaos [N] [CASE...]   the fault suite at N submissions per case (default 300), one line per case
   help                  this text
 
 Services: kafka redis smtp crm api worker relay bridge reconciler flower frontend
@@ -391,11 +411,12 @@ main() {
   [[ $# -gt 0 ]] && shift
   case "$cmd" in
     help | -h | --help) usage; return 0 ;;
-    start | stop | restart | status | logs | restart-service | stop-service | build | cleanup | test | kafka) ;;
+    start | stop | restart | status | logs | restart-service | stop-service | build | cleanup | test | kafka | chaos) ;;
     *) usage >&2; fail "unknown command '$cmd'" ;;
   esac
   # Tests start their own servers with their own settings: a developer's .env must not leak in.
   if [[ "$cmd" == test ]]; then run_tests "$@"; return; fi
+  if [[ "$cmd" == chaos ]]; then run_chaos "$@"; return; fi
   load_env
   if use_compose; then compose_cmd "$cmd" "$@"; return; fi
   case "$cmd" in

@@ -41,6 +41,12 @@ class Case:
     name: str
     fault: Callable[[Stack], None]  # does the damage and, where the case says so, the repair
     expect: str = "COMPLETED"
+    # A fault that is a state of the world (a CRM that refuses) holds from before the load until
+    # every submission is final; `repair` then ends it, before anything is counted.
+    before_load: bool = False
+    repair: Callable[[Stack], None] | None = None
+    # Seconds of load the API itself may refuse (only while the API is the thing that is down).
+    refusal_allowed_seconds: float = 0.0
     demo_fail_at: str = ""
     deadline: float = 240.0
 
@@ -59,6 +65,7 @@ class Outcome:
     finals: Counter = field(default_factory=Counter)
     unexpected_finals: int = 0
     unfinished: int = 0
+    too_many_refused: bool = False
     recovery_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
 
@@ -71,6 +78,7 @@ class Outcome:
             or self.missing_leads
             or self.unfinished
             or self.unexpected_finals
+            or self.too_many_refused
         )
 
     def line(self) -> str:
@@ -96,6 +104,13 @@ def kill_and_restart(name: str, start: Callable[[Stack], None], down_for: float 
     return fault
 
 
+def kill_api_master(stack: Stack) -> None:
+    """SIGKILL gunicorn's master alone: its workers live on for a moment, holding the port."""
+    stack.procs.kill("api", group=False)
+    time.sleep(1.0)  # supervisord's restart delay
+    stack.start_api()
+
+
 def stop_for(name: str, start: Callable[[Stack], None], seconds: float):
     def fault(stack: Stack) -> None:
         stack.procs.stop(name)
@@ -105,8 +120,13 @@ def stop_for(name: str, start: Callable[[Stack], None], seconds: float):
     return fault
 
 
+def restart_crm(stack: Stack) -> None:
+    stack.procs.stop("crm")
+    stack.start_crm()
+
+
 def crm_answering(status: int, methods: str):
-    """The CRM restarted to refuse `methods` with `status` (a 4xx is final); it is repaired at the end."""
+    """The CRM restarted to refuse `methods` with `status` (a 4xx is final); repaired by restart_crm."""
 
     def fault(stack: Stack) -> None:
         stack.procs.stop("crm")
@@ -169,14 +189,26 @@ CASES = {
         Case("worker-sigkill", kill_and_restart("worker", Stack.start_worker)),
         Case("bridge-sigkill", kill_and_restart("bridge", Stack.start_bridge)),
         Case("relay-sigkill", kill_and_restart("relay", Stack.start_relay)),
-        Case("api-sigkill", kill_and_restart("api", Stack.start_api)),
+        Case("api-master-sigkill", kill_api_master, refusal_allowed_seconds=2.0),
         Case("broker-sigkill", kill_and_restart("kafka", Stack.start_kafka, down_for=5.0)),
         Case("redis-sigkill", kill_and_restart("redis", Stack.start_redis)),
         Case("smtp-down-60s", stop_for("smtp", Stack.start_smtp, 60.0)),
         Case("crm-down-60s", stop_for("crm", Stack.start_crm, 60.0)),
-        Case("crm-refuses-creates", crm_answering(422, "POST"), expect="COMPENSATED"),
+        Case(
+            "crm-refuses-creates",
+            crm_answering(422, "POST"),
+            expect="COMPENSATED",
+            before_load=True,
+            repair=restart_crm,
+        ),
         Case("poison-records", poison),
-        Case("compensation-fails", crm_answering(422, "GET,POST,DELETE"), expect="COMPENSATION_FAILED"),
+        Case(
+            "compensation-fails",
+            crm_answering(422, "GET,POST,DELETE"),
+            expect="COMPENSATION_FAILED",
+            before_load=True,
+            repair=restart_crm,
+        ),
     )
 }
 
@@ -205,12 +237,18 @@ def run_case(stack: Stack, case: Case, count: int = 100, rate: float = 30.0) -> 
     tag = uuid.uuid4().hex[:8]
     accepted: dict[str, str] = {}  # submission id -> email
     repaired = threading.Event()
+    seen_restarts = dict(getattr(stack, "restarts", {}))
     started = time.monotonic()
 
     def fault() -> None:
-        time.sleep(max(0.0, started + FAULT_AT - time.monotonic()))
-        case.fault(stack)
+        if not case.before_load:
+            time.sleep(max(0.0, started + FAULT_AT - time.monotonic()))
+            case.fault(stack)
         repaired.set()
+
+    if case.before_load:
+        case.fault(stack)
+        started = time.monotonic()
 
     hitter = threading.Thread(target=fault, name=f"fault-{case.name}")
     hitter.start()
@@ -225,6 +263,7 @@ def run_case(stack: Stack, case: Case, count: int = 100, rate: float = 30.0) -> 
     hitter.join()
     recovered_at = time.monotonic()
     outcome.accepted = len(accepted)
+    outcome.too_many_refused = outcome.refused > case.refusal_allowed_seconds * rate
 
     statuses: dict[str, str] = {}
 
@@ -241,8 +280,12 @@ def run_case(stack: Stack, case: Case, count: int = 100, rate: float = 30.0) -> 
         outcome.notes.append("deadline passed")
     outcome.recovery_seconds = time.monotonic() - recovered_at
     outcome.unfinished = len(accepted) - len(statuses)
+    restarted = {name: n for name, n in getattr(stack, "restarts", {}).items() if n > seen_restarts.get(name, 0)}
+    outcome.notes += [f"supervisor restarted {name}" for name in restarted]
     outcome.finals = Counter(statuses.values())
     outcome.unexpected_finals = sum(n for kind, n in outcome.finals.items() if kind != case.expect)
+    if case.repair:
+        case.repair(stack)
     _count_emails(stack, accepted, outcome)
     _count_leads(stack, accepted, statuses, outcome)
     return outcome
@@ -277,12 +320,6 @@ def _count_leads(stack: Stack, accepted: dict[str, str], statuses: dict[str, str
             outcome.missing_leads += 1
 
 
-def repair(stack: Stack) -> None:
-    """Back to a healthy stack between cases (the CRM cases leave it refusing)."""
-    stack.procs.stop("crm")
-    stack.start_crm()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--count", type=int, default=300)
@@ -293,12 +330,11 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown case(s): {', '.join(sorted(unknown))}")
     stack = Stack(extra_env=FAULT_ENV)
-    stack.start()
+    stack.start().supervise()
     failed = 0
     try:
         for name in args.cases or CASES:
             outcome = run_case(stack, CASES[name], args.count, args.rate)
-            repair(stack)
             failed += not outcome.passed
             print(("PASS " if outcome.passed else "FAIL ") + outcome.line(), flush=True)
     finally:

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -75,32 +76,54 @@ class Processes:
 
     def __init__(self, log_dir: Path):
         self.log_dir = log_dir
+        self.lock = threading.RLock()  # the supervisor thread and the faults never race on the list
         self.procs: list[tuple[str, subprocess.Popen]] = []
+        self.orphan_groups: list[int] = []
 
     def start(self, name: str, cmd: list[str], env: dict[str, str], cwd: Path = REPO) -> subprocess.Popen:
         log = open(self.log_dir / f"{name}.log", "ab")
         proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.procs.append((name, proc))
+        with self.lock:
+            self.procs.append((name, proc))
         return proc
 
     def stop(self, name: str) -> None:
-        for proc_name, proc in self.procs:
-            if proc_name == name:
-                _terminate(proc)
-        self.procs = [(n, p) for n, p in self.procs if n != name]
+        with self.lock:
+            for proc_name, proc in self.procs:
+                if proc_name == name:
+                    _terminate(proc)
+            self.procs = [(n, p) for n, p in self.procs if n != name]
 
-    def kill(self, name: str) -> None:
-        """SIGKILL the process group of `name`, as a crash would, and forget it."""
-        for proc_name, proc in self.procs:
-            if proc_name == name and proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait(timeout=10)
-        self.procs = [(n, p) for n, p in self.procs if n != name]
+    def kill(self, name: str, *, group: bool = True) -> None:
+        """SIGKILL `name` (its whole process group, or only its main process), as a crash would."""
+        with self.lock:
+            for proc_name, proc in self.procs:
+                if proc_name == name and proc.poll() is None:
+                    os.killpg(proc.pid, signal.SIGKILL) if group else proc.kill()
+                    proc.wait(timeout=10)
+                    if not group:
+                        self.orphan_groups.append(proc.pid)  # children left behind are cleaned up at the end
+            self.procs = [(n, p) for n, p in self.procs if n != name]
+
+    def take_exited(self, names: set[str]) -> list[str]:
+        """Forget the processes among `names` that exited by themselves, and return their names."""
+        with self.lock:
+            gone = [n for n, p in self.procs if n in names and p.poll() is not None]
+            self.procs = [(n, p) for n, p in self.procs if n not in gone]
+        return gone
 
     def stop_all(self) -> None:
-        for _, proc in reversed(self.procs):
+        with self.lock:
+            procs = list(self.procs)
+        for _, proc in reversed(procs):
             _terminate(proc)
         self.procs.clear()
+        for pgid in self.orphan_groups:
+            try:
+                os.killpg(pgid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        self.orphan_groups.clear()
 
     def log(self, name: str) -> str:
         path = self.log_dir / f"{name}.log"
@@ -227,6 +250,7 @@ class Stack:
 
     def _gunicorn(self, name: str, port: int, env: dict[str, str]) -> None:
         cmd = [str(BIN / "gunicorn"), "--chdir", "backend", "--threads", "8", "--timeout", "60", "--no-control-socket"]
+        cmd += ["--reuse-port"]  # a new master can bind while the workers of a killed one drain
         self.procs.start(name, [*cmd, "-b", f"127.0.0.1:{port}", "config.wsgi"], env)
 
     def start_crm(self, **extra_env: str) -> None:
@@ -316,7 +340,35 @@ class Stack:
             raise
         return self
 
+    def supervise(self) -> "Stack":
+        """Restart an app process that exits by itself after 1 s, as supervisord does in local mode."""
+        restart = {
+            "worker": Stack.start_worker,
+            "bridge": Stack.start_bridge,
+            "relay": Stack.start_relay,
+            "reconciler": Stack.start_reconciler,
+            "api": Stack.start_api,
+            "crm": Stack.start_crm,
+        }
+        self.supervising = threading.Event()
+        self.restarts: dict[str, int] = {}
+
+        def loop() -> None:
+            while not self.supervising.wait(0.5):
+                for name in self.procs.take_exited(set(restart)):
+                    time.sleep(1.0)  # supervisord's pause before a restart
+                    self.restarts[name] = self.restarts.get(name, 0) + 1
+                    try:
+                        restart[name](self)
+                    except Exception as exc:  # a restart that fails is tried again on the next round
+                        print(f"supervisor: restarting {name} failed: {exc}", file=sys.stderr)
+
+        threading.Thread(target=loop, name="stack-supervisor", daemon=True).start()
+        return self
+
     def stop(self) -> None:
+        if getattr(self, "supervising", None) is not None:
+            self.supervising.set()
         self.procs.stop_all()
         if not os.environ.get("KEEP_TEST_DIRS"):  # the broker's log and the database go with the stack
             shutil.rmtree(self.tmp, ignore_errors=True)

@@ -11,12 +11,11 @@ from redis.asyncio import Redis
 
 # Each loop writes {"at", "failing_since", "error"} to its key every pass (TTL 10-30 s).
 HEARTBEATS = {"relay": "health:relay", "bridge": "health:bridge", "reconciler": "health:reconciler"}
-STUCK_AFTER_SECONDS = 30
 
 
 @dataclasses.dataclass
 class PipelineProcesses(HealthCheck):
-    """Down when a loop's heartbeat is missing, or when it has failed at every attempt for 30 s."""
+    """Down when a loop's heartbeat is missing, or when it has failed at every attempt for a while."""
 
     async def run(self) -> None:
         client = Redis.from_url(settings.REDIS_URL, socket_timeout=2)
@@ -31,7 +30,7 @@ class PipelineProcesses(HealthCheck):
                 continue
             beat = json.loads(raw)
             since = beat.get("failing_since")
-            if since and time.time() - since > STUCK_AFTER_SECONDS:
+            if since and time.time() - since > settings.HEALTH_STUCK_SECONDS:
                 problems.append(f"{name}: failing for {time.time() - since:.0f} s ({beat.get('error', '')})")
         if problems:
             raise ServiceUnavailable("; ".join(problems))

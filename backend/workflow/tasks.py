@@ -1,10 +1,19 @@
 """Celery entry points of the lead saga: one thin task per step and per undo."""
 
+import logging
+
 from celery import Task, shared_task
 from django.conf import settings
 
 from workflow import services
-from workflow.crm_client import CrmTransientError
+from workflow.crm_client import CrmError, CrmTransientError
+
+logger = logging.getLogger(__name__)
+
+# Only a failure of the step itself ends it: the step refused (a business rule, the CRM's 4xx) or a
+# transient error outlived every retry. Anything else (Redis or the database gone while the task
+# ran, a chain that could not be sent) leaves the run as it is, and the reconciler sends it again.
+STEP_FAILURES = (services.WorkflowStepError, CrmError, CrmTransientError)
 
 STEP_OPTIONS = {
     "acks_late": True,
@@ -21,6 +30,9 @@ class ForwardStepTask(Task):
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         """The step failed for good (retries spent or a permanent error): compensate."""
+        if not isinstance(exc, STEP_FAILURES):
+            logger.warning("saga %s: %s interrupted (%r); left to the reconciler", args[0], self.step_name, exc)
+            return
         services.saga_fail(submission_id=args[0], step=self.step_name, reason=f"{type(exc).__name__}: {exc}")
 
 
@@ -29,6 +41,9 @@ class UndoStepTask(Task):
 
     def on_failure(self, exc, task_id, args, kwargs, einfo):
         """An undo failed for good: record it and go on with the other undos; the run ends COMPENSATION_FAILED."""
+        if not isinstance(exc, STEP_FAILURES):
+            logger.warning("saga %s: undo_%s interrupted (%r); left to the reconciler", args[0], self.step_name, exc)
+            return
         services.saga_undo_failed(submission_id=args[0], step=self.step_name, reason=f"{type(exc).__name__}: {exc}")
 
 

@@ -2,9 +2,11 @@ import { describe, expect, it } from "vitest";
 import { deriveProgress, formatClock, formatDelay, parseTime, type ProgressStep } from "./progress";
 import {
   compensatedRun,
+  compensationFailedRun,
   compensatingRun,
   completedRun,
   emailFailedRun,
+  emailRetryingRun,
   inFlightRun,
   receivedRun,
 } from "./test/fixtures";
@@ -156,5 +158,25 @@ describe("deriveProgress", () => {
     const steps = byKey(progress.steps);
     expect(steps.email).toMatchObject({ label: "Email failed", state: "failed", detail: "SMTPConnectError: refused" });
     expect(steps.completed?.state).toBe("done");
+  });
+
+  it("a compensation that failed: final, marked failed, naming the undo that could not run", () => {
+    const progress = deriveProgress(compensationFailedRun());
+    expect(progress.final).toBe(true);
+    expect(progress.outcome).toBe("failed");
+    expect(progress.summary).toMatch(/operator/);
+    const last = progress.steps[progress.steps.length - 1];
+    expect(last?.label).toBe("Compensation failed");
+    expect(last?.state).toBe("failed");
+    expect(last?.detail).toMatch(/Could not undo: create_crm_lead/);
+    expect(progress.steps.map((s) => s.key)).toContain("compensated-tag_lead");
+  });
+
+  it("an email waiting for its next attempt says when and why", () => {
+    const progress = deriveProgress(emailRetryingRun());
+    const email = progress.steps.find((s) => s.key === "email");
+    expect(email?.state).toBe("pending");
+    expect(email?.detail).toMatch(/^Retrying: next attempt at \d\d:\d\d:09\.000 \(attempt 3; last error: Connection/);
+    expect(progress.final).toBe(false);
   });
 });

@@ -141,6 +141,8 @@ function summaryFor(state: SubmissionState, workflowFailed: boolean): string {
       return "Done: all steps completed";
     case "COMPENSATED":
       return "Rolled back: the workflow failed and was compensated";
+    case "COMPENSATION_FAILED":
+      return "Needs an operator: the workflow failed and undoing it failed too";
     case "FAILED":
       // The email failed; say how the workflow (which runs on its own) ended too.
       return state.workflow_status === "COMPLETED" || state.workflow_status === "COMPENSATED"
@@ -149,6 +151,14 @@ function summaryFor(state: SubmissionState, workflowFailed: boolean): string {
     default:
       return String(state.status);
   }
+}
+
+/** "Retrying: next attempt at 12:00:05.000 (attempt 3; last error …)" for an email that is waiting. */
+function retryDetail(delivery: { attempts: number; next_attempt_at: string | null; last_error: string }): string {
+  const next = parseTime(delivery.next_attempt_at);
+  const when = next !== null ? `next attempt at ${formatClock(next)}` : "next attempt soon";
+  const error = delivery.last_error ? `; last error: ${delivery.last_error}` : "";
+  return `Retrying: ${when} (attempt ${delivery.attempts}${error})`;
 }
 
 /** The steps to show for a submission's state, in display order. */
@@ -188,6 +198,8 @@ export function deriveProgress(state: SubmissionState): Progress {
   } else if (emailFailed) {
     const reason = text(emailFailed.data?.reason) ?? "No reason given";
     steps.push(makeStep("email", "Email failed", "failed", emailFailed.time, reason));
+  } else if (state.email_delivery?.status === "RETRYING") {
+    steps.push(makeStep("email", "Email sent", "pending", null, retryDetail(state.email_delivery)));
   } else {
     steps.push(makeStep("email", "Email sent", "pending"));
   }
@@ -195,12 +207,15 @@ export function deriveProgress(state: SubmissionState): Progress {
   // The lead workflow (a saga: forward steps, or the undoing of them).
   const stepFailed = first("WorkflowStepFailed");
   const compensated = first("WorkflowCompensated");
+  const compensationFailed = first("WorkflowCompensationFailed");
   const undone = timeline.filter((entry) => entry.type === "WorkflowStepCompensated");
-  const failedStep = (stepFailed && stepOf(stepFailed)) ?? text(compensated?.data?.failed_step);
+  const failedStep =
+    (stepFailed && stepOf(stepFailed)) ??
+    text(compensated?.data?.failed_step) ??
+    text(compensationFailed?.data?.failed_step);
   const workflowFailed =
-    Boolean(stepFailed || compensated || undone.length) ||
-    state.workflow_status === "COMPENSATING" ||
-    state.workflow_status === "COMPENSATED";
+    Boolean(stepFailed || compensated || compensationFailed || undone.length) ||
+    ["COMPENSATING", "COMPENSATED", "COMPENSATION_FAILED"].includes(state.workflow_status);
 
   for (const step of WORKFLOW_STEPS) {
     const done = first("WorkflowStepCompleted", (entry) => stepOf(entry) === step);
@@ -244,7 +259,12 @@ export function deriveProgress(state: SubmissionState): Progress {
       const step = stepOf(entry) ?? "unknown";
       steps.push(makeStep(`compensated-${step}`, `Compensated: ${step}`, "done", entry.time));
     }
-    if (compensated) {
+    if (compensationFailed && !compensated) {
+      const failedUndos = list(compensationFailed.data?.failed_undos);
+      const reason = text(compensationFailed.data?.reason) ?? "No reason given";
+      const detail = failedUndos.length ? `Could not undo: ${failedUndos.join(", ")} · ${reason}` : reason;
+      steps.push(makeStep("compensated-final", "Compensation failed", "failed", compensationFailed.time, detail));
+    } else if (compensated) {
       const finalReason = text(compensated.data?.reason) ?? "No reason given";
       const undoneSteps = list(compensated.data?.compensated_steps);
       const detail = undoneSteps.length ? `${finalReason} · Undone: ${undoneSteps.join(", ")}` : finalReason;
@@ -264,7 +284,7 @@ export function deriveProgress(state: SubmissionState): Progress {
       ? "completed"
       : state.status === "COMPENSATED"
         ? "compensated"
-        : state.status === "FAILED"
+        : state.status === "FAILED" || state.status === "COMPENSATION_FAILED"
           ? "failed"
           : null;
 

@@ -1,10 +1,36 @@
 /** The shapes the API answers with (see GET /api/submissions/{id}/). */
 
-export type SubmissionStatus = "RECEIVED" | "PUBLISHED" | "PROCESSING" | "COMPLETED" | "COMPENSATED" | "FAILED";
+export type SubmissionStatus =
+  | "RECEIVED"
+  | "PUBLISHED"
+  | "PROCESSING"
+  | "COMPLETED"
+  | "COMPENSATED"
+  | "COMPENSATION_FAILED"
+  | "FAILED";
 export type EmailStatus = "PENDING" | "SENT" | "FAILED";
-export type WorkflowStatus = "PENDING" | "RUNNING" | "COMPENSATING" | "COMPLETED" | "COMPENSATED";
+export type WorkflowStatus =
+  | "PENDING"
+  | "RUNNING"
+  | "COMPENSATING"
+  | "COMPLETED"
+  | "COMPENSATED"
+  | "COMPENSATION_FAILED";
 
-export const FINAL_STATUSES: ReadonlySet<string> = new Set(["COMPLETED", "COMPENSATED", "FAILED"]);
+export const FINAL_STATUSES: ReadonlySet<string> = new Set([
+  "COMPLETED",
+  "COMPENSATED",
+  "COMPENSATION_FAILED",
+  "FAILED",
+]);
+
+/** Where the confirmation email stands now (null before the first attempt). */
+export interface EmailDelivery {
+  status: "PENDING" | "SENDING" | "RETRYING" | "SENT" | "FAILED";
+  attempts: number;
+  next_attempt_at: string | null;
+  last_error: string;
+}
 
 export function isFinalStatus(status: string): boolean {
   return FINAL_STATUSES.has(status);
@@ -34,6 +60,7 @@ export interface SubmissionState {
   status: SubmissionStatus;
   email_status: EmailStatus;
   workflow_status: WorkflowStatus;
+  email_delivery?: EmailDelivery | null;
   timeline: TimelineEntry[];
 }
 

@@ -19,13 +19,14 @@ PORT_VARS = ("API_PORT", "REDIS_PORT", "SMTP_PORT", "MAILDEV_WEB_PORT", "CRM_POR
 @pytest.fixture
 def deploy_env():
     tmp = Path(tempfile.mkdtemp(prefix="intake-deploy-"))
+    (tmp / "settings.env").write_text("# the settings file of this test (ENV_FILE)\n")
     ports = {name: free_port() for name in PORT_VARS}
     kafka, controller = free_port(), free_port()
     inherited = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_", "KAFKA_", "CRM_"))}
     env = {
         **inherited,
         **{name: str(port) for name, port in ports.items()},
-        "ENV_FILE": "/dev/null",
+        "ENV_FILE": str(tmp / "settings.env"),
         "DEPLOY_MODE": "local",
         "RUN_DIR": str(tmp / "run"),
         "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
@@ -165,6 +166,14 @@ def test_status_and_the_kafka_verb_show_the_bridges_lag_and_the_log_outlives_a_r
     assert after["total"][1] > records + 2  # the earlier records and the new events, all on disk
     assert tool_lag(deploy_env) == 0
 
+    # restart-service applies an edited settings file (supervisord keeps its start environment).
+    crm = f"http://127.0.0.1:{deploy_env['CRM_PORT']}/crm/api/leads/"
+    assert requests.get(crm, timeout=5).status_code == 200
+    with open(deploy_env["ENV_FILE"], "a") as settings_file:
+        settings_file.write("CRM_FAIL_RATE=1\n")
+    assert deploy(deploy_env, "restart-service", "crm").returncode == 0
+    assert requests.get(crm, timeout=5).status_code == 503
+
 
 def test_a_taken_port_is_reported_by_name_before_anything_starts(deploy_env):
     with socket.socket() as blocker:
@@ -179,6 +188,17 @@ def test_a_taken_port_is_reported_by_name_before_anything_starts(deploy_env):
 def test_help_lists_every_command():
     result = subprocess.run(["./deploy.sh", "help"], cwd=REPO, capture_output=True, text=True, timeout=30)
     assert result.returncode == 0
-    commands = ("start", "stop", "restart", "status", "logs", "restart-service", "stop-service", "build", "cleanup")
+    commands = (
+        "start",
+        "stop",
+        "restart",
+        "status",
+        "logs",
+        "restart-service",
+        "stop-service",
+        "build",
+        "cleanup",
+        "chaos",
+    )
     for command in (*commands, "test", "kafka"):
         assert f"\n  {command}" in result.stdout

@@ -209,3 +209,21 @@ def test_live_progress_stream_ends_with_the_final_state(stack):
     assert states[-1]["status"] == "COMPLETED"
     assert len(states) >= 2  # it pushed intermediate states, not just the end
     assert [len(s["timeline"]) for s in states] == sorted(len(s["timeline"]) for s in states)
+
+
+def test_an_oversized_body_gets_a_json_413_and_the_connection_stays_usable(stack):
+    import http.client
+
+    host, port = stack.api.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=10)
+    big = json.dumps({"name": "Big", "email": "big@example.org", "message": "x" * 3_000_000})
+    connection.request("POST", "/api/submissions/", body=big, headers={"Content-Type": "application/json"})
+    response = connection.getresponse()
+    assert response.status == 413
+    assert "larger than the limit" in json.loads(response.read())["detail"]
+
+    small = json.dumps({"name": "Small", "email": unique_email(), "message": "fits"})
+    connection.request("POST", "/api/submissions/", body=small, headers={"Content-Type": "application/json"})
+    again = connection.getresponse()  # the same keep-alive connection
+    assert again.status == 201, again.read()
+    connection.close()

@@ -46,3 +46,6 @@ TASK_RETRY_BACKOFF_MAX = env.int("TASK_RETRY_BACKOFF_MAX", default=30)
 # no progress for RECONCILE_STALL_SECONDS (see intake/reconcile.py).
 RECONCILE_INTERVAL = env.float("RECONCILE_INTERVAL", default=5.0)
 RECONCILE_STALL_SECONDS = env.int("RECONCILE_STALL_SECONDS", default=60)
+
+# A relay, bridge or reconciler that has failed at every attempt for this long is reported down.
+HEALTH_STUCK_SECONDS = env.int("HEALTH_STUCK_SECONDS", default=30)

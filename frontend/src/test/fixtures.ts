@@ -131,6 +131,47 @@ export function emailFailedRun(): SubmissionState {
   };
 }
 
+/** The CRM refused the lead, and its delete failed too: the local undos ran, the remote one did not. */
+export function compensationFailedRun(): SubmissionState {
+  return base({
+    demo_fail_at: "create_crm_lead",
+    status: "COMPENSATION_FAILED",
+    email_status: "SENT",
+    workflow_status: "COMPENSATION_FAILED",
+    timeline: [
+      submitted(),
+      entry("WorkflowStepCompleted", "2025-03-01T10:00:00.500000Z", { step: "tag_lead", result: { tags: ["web-form"] } }),
+      entry("EmailDispatched", "2025-03-01T10:00:00.600000Z", { recipient: "ada@example.com", message_id: "<m4@example.com>" }),
+      entry("WorkflowStepCompleted", "2025-03-01T10:00:00.650000Z", { step: "assign_owner", result: { owner: "grace" } }),
+      entry("WorkflowStepFailed", "2025-03-01T10:00:03.000000Z", { step: "create_crm_lead", reason: "CRM answered 422" }),
+      entry("WorkflowStepCompensated", "2025-03-01T10:00:03.200000Z", { step: "assign_owner" }),
+      entry("WorkflowStepCompensated", "2025-03-01T10:00:03.300000Z", { step: "tag_lead" }),
+      entry("WorkflowCompensationFailed", "2025-03-01T10:00:03.400000Z", {
+        failed_step: "create_crm_lead",
+        reason: "undo_create_crm_lead: CrmError: CRM answered 422 to a lead search",
+        compensated_steps: ["assign_owner", "tag_lead"],
+        failed_undos: ["create_crm_lead"],
+      }),
+    ],
+  });
+}
+
+/** The SMTP server is down: the email waits for its next attempt. */
+export function emailRetryingRun(): SubmissionState {
+  return base({
+    status: "PROCESSING",
+    email_status: "PENDING",
+    workflow_status: "RUNNING",
+    email_delivery: {
+      status: "RETRYING",
+      attempts: 3,
+      next_attempt_at: "2025-03-01T10:00:09.000000Z",
+      last_error: "ConnectionRefusedError: [Errno 111] Connection refused",
+    },
+    timeline: [submitted()],
+  });
+}
+
 export function jsonResponse(status: number, body: unknown, headers: Record<string, string> = {}): Response {
   return new Response(body === undefined ? null : JSON.stringify(body), {
     status,

@@ -1,9 +1,11 @@
 import pytest
+from kombu.exceptions import OperationalError
 
 from events import decode
 from outbox.models import OutboxEvent
 from tests.unit.factories import SubmissionFactory
-from workflow import services, tasks  # noqa: F401 (tasks: registers the saga tasks for eager runs)
+from workflow import services, tasks
+from workflow.crm_client import CrmTransientError  # noqa: F401 (tasks: registers the saga tasks for eager runs)
 from workflow.models import Lead, SagaRun, SagaStep
 
 pytestmark = pytest.mark.django_db
@@ -106,7 +108,7 @@ def test_an_undo_that_fails_for_good_lets_the_others_run_and_ends_compensation_f
 ):
     submission = SubmissionFactory()
     compensating_after_crm_failure(submission)
-    error = RuntimeError("CRM unreachable")
+    error = CrmTransientError("CRM unreachable")
     with django_capture_on_commit_callbacks(execute=True):
         tasks.undo_create_crm_lead.on_failure(error, "task-id", (str(submission.id),), {}, None)
 
@@ -119,14 +121,25 @@ def test_an_undo_that_fails_for_good_lets_the_others_run_and_ends_compensation_f
     [final] = [decode(r.payload) for r in OutboxEvent.objects.filter(event_type="WorkflowCompensationFailed")]
     assert final.data["failed_undos"] == ["create_crm_lead"]
     assert final.data["compensated_steps"] == ["assign_owner", "tag_lead"]
-    assert "RuntimeError: CRM unreachable" in final.data["reason"]
+    assert "CrmTransientError: CRM unreachable" in final.data["reason"]
+
+
+def test_an_infrastructure_error_in_a_step_or_undo_compensates_nothing():
+    submission = SubmissionFactory()
+    start(submission)
+    lost_redis = OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+    tasks.assign_owner.on_failure(lost_redis, "task-id", (str(submission.id),), {}, None)
+    assert SagaRun.objects.get(submission=submission).status == SagaRun.Status.RUNNING
+    SagaRun.objects.filter(submission=submission).update(status=SagaRun.Status.COMPENSATING, failed_step="tag_lead")
+    tasks.undo_tag_lead.on_failure(lost_redis, "task-id", (str(submission.id),), {}, None)
+    assert not SagaStep.objects.filter(status=SagaStep.Status.UNDO_FAILED).exists()
 
 
 def test_an_operator_retries_a_failed_compensation_to_the_end(django_capture_on_commit_callbacks, monkeypatch):
     submission = SubmissionFactory()
     compensating_after_crm_failure(submission)
     with django_capture_on_commit_callbacks(execute=True):
-        tasks.undo_create_crm_lead.on_failure(RuntimeError("down"), "t", (str(submission.id),), {}, None)
+        tasks.undo_create_crm_lead.on_failure(CrmTransientError("down"), "t", (str(submission.id),), {}, None)
     deleted = []
     monkeypatch.setattr(services, "crm_lead_delete_by_external_id", lambda external_id: deleted.append(external_id))
 
