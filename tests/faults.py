@@ -27,7 +27,7 @@ FAULT_AT = 1.0  # seconds into the load
 FINAL = ("COMPLETED", "COMPENSATED", "COMPENSATION_FAILED", "FAILED")
 # The stack the suite runs on: production's retry horizons, shortened where a test would wait for minutes.
 FAULT_ENV = {
-    "TASK_MAX_RETRIES": "12",
+    "TASK_MAX_RETRIES": "12",  # 1+2+4+8+8×10 s: a 95 s horizon for the 60 s CRM outage
     "TASK_RETRY_BACKOFF_MAX": "10",
     "OUTBOX_CLAIM_SECONDS": "10",
     "SMTP_TIMEOUT": "5",

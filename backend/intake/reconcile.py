@@ -65,7 +65,7 @@ class Reconciler:
             "relay_woken": self._wake_relay(stalled_before),
             "handoffs": self._redrive_handoffs(now, stalled_before, stall),
             "timeline_events": self._redrive_timeline(now, stalled_before, stall),
-            "emails": self._redrive_mail(now, stall),
+            "emails": self._redrive_mail(now, stalled_before, stall),
             "sagas": self._redrive_sagas(stalled_before, stall),
         }
         for kind, count in counts.items():
@@ -116,9 +116,9 @@ class Reconciler:
                 sent += 1
         return sent
 
-    def _redrive_mail(self, now, stall: int) -> int:
+    def _redrive_mail(self, now, stalled_before, stall: int) -> int:
         sent = 0
-        for submission_id in mail_due_ids(now=now, limit=BATCH):
+        for submission_id in mail_due_ids(now=now, stalled_before=stalled_before, limit=BATCH):
             if self._first_time("mail", submission_id, min(stall, 30)):
                 self.celery.send_task("mailer.send_confirmation", args=[submission_id, None])
                 sent += 1

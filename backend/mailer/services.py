@@ -5,7 +5,9 @@ import random
 import smtplib
 from datetime import datetime, timedelta
 
+import redis
 from django.conf import settings
+from django.core.mail import get_connection
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
@@ -97,6 +99,38 @@ def _record_failure(delivery: EmailDelivery, exc: Exception, causation_id: str |
     return {"sent": False, "status": EmailDelivery.Status.RETRYING, "next_attempt_at": next_attempt.isoformat()}
 
 
+SENT_MARK_PREFIX = "mail:accepted:"
+SENT_MARK_TTL = 7 * 24 * 3600
+
+
+def _marks() -> redis.Redis:
+    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+
+
+def _send_and_note(message: BaseEmailMessage, submission: Submission) -> None:
+    """Send; the moment the server has accepted the message, note it in Redis (before QUIT, before the
+    database): a worker killed between the server's "250" and its database commit leaves this mark, and
+    whoever takes over its expired claim records the send instead of sending a second email."""
+    connection = get_connection()
+    connection.open()
+    try:
+        message.connection = connection  # keeps the session open past the send: QUIT comes after the mark
+        message.send(to=[submission.email])
+        try:
+            _marks().set(f"{SENT_MARK_PREFIX}{submission.id}", 1, ex=SENT_MARK_TTL)
+        except redis.RedisError as exc:
+            logger.warning("mail to %s sent; its mark was not written (%s)", submission.email, exc)
+    finally:
+        connection.close()
+
+
+def _accepted_before(submission_id) -> bool:
+    try:
+        return bool(_marks().exists(f"{SENT_MARK_PREFIX}{submission_id}"))
+    except redis.RedisError:
+        return False  # no way to know: send (at least once beats never)
+
+
 def confirmation_send(*, submission_id: str, causation_id: str | None = None) -> dict:
     """Send the confirmation unless it was sent already; then record EmailDispatched."""
     submission = Submission.objects.filter(id=submission_id).first()
@@ -108,11 +142,12 @@ def confirmation_send(*, submission_id: str, causation_id: str | None = None) ->
         current = EmailDelivery.objects.get(submission=submission)
         return {"sent": False, "status": current.status}
     message_id = confirmation_message_id(submission)
-    message = confirmation_build(submission=submission)
-    try:
-        message.send(to=[submission.email])
-    except Exception as exc:  # classified: a retry later, or a final failure with its reason
-        return _record_failure(delivery, exc, causation_id)
+    if not _accepted_before(submission.id):  # a worker that died right after the server took it
+        message = confirmation_build(submission=submission)
+        try:
+            _send_and_note(message, submission)
+        except Exception as exc:  # classified: a retry later, or a final failure with its reason
+            return _record_failure(delivery, exc, causation_id)
     with transaction.atomic():
         EmailDelivery.objects.filter(pk=delivery.pk).update(
             status=EmailDelivery.Status.SENT,
@@ -133,9 +168,14 @@ def confirmation_send(*, submission_id: str, causation_id: str | None = None) ->
     return {"sent": True, "status": EmailDelivery.Status.SENT}
 
 
-def mail_due_ids(*, now: datetime, limit: int = 500) -> list[str]:
-    """Submissions whose confirmation should be attempted now (a retry that is due, an expired lease)."""
+def mail_due_ids(*, now: datetime, stalled_before: datetime | None = None, limit: int = 500) -> list[str]:
+    """Submissions whose confirmation should be attempted now: a retry that is due, an expired lease,
+    or a row still PENDING long after its submission (its task died before the first claim)."""
     due = EmailDelivery.objects.filter(_claimable(now)).exclude(status=EmailDelivery.Status.PENDING)
+    if stalled_before is not None:
+        due = due | EmailDelivery.objects.filter(
+            status=EmailDelivery.Status.PENDING, submission__created_at__lt=stalled_before
+        )
     return [str(pk) for pk in due.values_list("submission_id", flat=True)[:limit]]
 
 

@@ -20,7 +20,8 @@ STEP_OPTIONS = {
     "autoretry_for": (CrmTransientError, ConnectionError),
     "retry_backoff": True,
     "retry_backoff_max": settings.TASK_RETRY_BACKOFF_MAX,
-    "retry_jitter": True,
+    # No jitter: the horizon is then a sum one can state (README), not an average.
+    "retry_jitter": False,
     "max_retries": settings.TASK_MAX_RETRIES,
 }
 

@@ -186,6 +186,20 @@ def test_undecodable_and_unknown_records_go_to_the_dlq_with_a_reason(stack):
     created = submit(stack, email=unique_email())
     assert final_state(stack, created["id"])["status"] == "COMPLETED"
 
+    # After a fix, an operator sends the dead letters back to their topic, each once.
+    import subprocess
+    import sys
+
+    from tests.servers import REPO
+
+    def replay() -> str:
+        cmd = [sys.executable, "-m", "bridge", "replay-dlq"]
+        return subprocess.run(cmd, env=stack.env, cwd=REPO, capture_output=True, text=True, check=True).stdout
+
+    assert int(replay().split()[0]) >= 2
+    back = [r for r in read_topic(stack.bootstrap, stack.topic) if "dlq_replayed_from" in r["headers"]]
+    assert {r["key"] for r in back} >= {b"garbage", marker.encode()}
+
 
 def test_rejected_submission_gets_field_messages_and_publishes_nothing(stack):
     response = requests.post(

@@ -37,9 +37,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 
-# Saga steps retry a transient failure (CRM unreachable, 5xx, 429) with backoff: 8 retries capped at
-# 30 s ride out a CRM outage of about 2.5 minutes before the run is compensated.
-TASK_MAX_RETRIES = env.int("TASK_MAX_RETRIES", default=8)
+# Saga steps retry a transient failure (CRM unreachable, 5xx, 429) with backoff 1, 2, 4, 8, 16, then
+# every 30 s: 14 retries ride out a CRM outage of 5 minutes (1+2+4+8+16+9×30 s) before compensating.
+TASK_MAX_RETRIES = env.int("TASK_MAX_RETRIES", default=14)
 TASK_RETRY_BACKOFF_MAX = env.int("TASK_RETRY_BACKOFF_MAX", default=30)
 
 # The reconciler (manage.py reconcile): every RECONCILE_INTERVAL seconds it re-drives work that made

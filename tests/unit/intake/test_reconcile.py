@@ -102,3 +102,12 @@ def test_a_due_email_retry_is_sent():
     rec = reconciler()
     assert rec.run_once(stall_seconds=60)["emails"] == 1
     assert ("mailer.send_confirmation", [str(submission.id), None]) in rec.celery.sent
+
+
+def test_an_email_row_left_pending_by_a_dead_task_is_sent_again():
+    submission = accepted(5, published=True)
+    SagaRun.objects.create(submission=submission)
+    EmailDelivery.objects.create(submission=submission, recipient=submission.email)  # never claimed
+    rec = reconciler()
+    assert rec.run_once(stall_seconds=60)["emails"] == 1
+    assert reconciler().run_once(stall_seconds=600)["emails"] == 0  # younger than the stall: left alone

@@ -130,3 +130,34 @@ def test_an_operator_sends_failed_mail_again():
 def test_an_event_for_an_unknown_submission_sends_nothing():
     assert send_confirmation(str(uuid.uuid4())) == {"sent": False, "status": "UNKNOWN_SUBMISSION"}
     assert not EmailDelivery.objects.exists() and not mail.outbox
+
+
+class MarkStore:
+    """Redis's SET/EXISTS for the accepted-mail marks."""
+
+    def __init__(self):
+        self.keys = set()
+
+    def set(self, key, value, ex=None):
+        self.keys.add(key)
+
+    def exists(self, key):
+        return key in self.keys
+
+
+def test_a_send_the_server_accepted_before_its_worker_died_is_recorded_not_repeated(settings, monkeypatch):
+    from mailer import services
+
+    marks = MarkStore()
+    monkeypatch.setattr(services, "_marks", lambda: marks)
+    submission = SubmissionFactory()
+    confirmation_send(submission_id=str(submission.id))
+    assert len(mail.outbox) == 1 and marks.keys == {f"mail:accepted:{submission.id}"}
+
+    # The worker "died" after the server's 250: the row is still SENDING, its lease has run out.
+    stale = timezone.now() - timedelta(seconds=settings.MAIL_LEASE_SECONDS + 1)
+    EmailDelivery.objects.update(status=EmailDelivery.Status.SENDING, claimed_at=stale, sent_at=None)
+    OutboxEvent.objects.filter(event_type="EmailDispatched").delete()
+    assert confirmation_send(submission_id=str(submission.id)) == {"sent": True, "status": "SENT"}
+    assert len(mail.outbox) == 1  # no second email
+    assert OutboxEvent.objects.filter(event_type="EmailDispatched").count() == 1
