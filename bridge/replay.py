@@ -6,8 +6,9 @@ consumer group's offsets, so running it again replays only what was parked since
 """
 
 import logging
+import time
 
-from confluent_kafka import Consumer, KafkaError, Producer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 
 from bridge.config import BridgeConfig
 from events.topics import dlq_topic
@@ -15,8 +16,12 @@ from events.topics import dlq_topic
 logger = logging.getLogger(__name__)
 
 
-def replay_dead_letters(config: BridgeConfig, *, limit: int | None = None, idle_seconds: float = 3.0) -> int:
-    """Send parked records back to their source topic; return how many were replayed."""
+def replay_dead_letters(config: BridgeConfig, *, limit: int | None = None, timeout: float = 30.0) -> int:
+    """Send the records parked so far back to their source topic; return how many were replayed.
+
+    It stops at the end offsets the DLQ had when it started: a record that is still bad is parked
+    again by the bridge, and must not be replayed again in the same run (that would never end).
+    """
     source = dlq_topic(config.topic)
     consumer = Consumer(
         {
@@ -29,14 +34,20 @@ def replay_dead_letters(config: BridgeConfig, *, limit: int | None = None, idle_
     producer = Producer({"bootstrap.servers": config.bootstrap_servers, "acks": "all", "enable.idempotence": True})
     replayed = 0
     try:
-        consumer.subscribe([source])
-        while limit is None or replayed < limit:
-            msg = consumer.poll(idle_seconds)
-            if msg is None:
-                break  # nothing more arrived for a while: the DLQ is drained
-            if msg.error():
-                if msg.error().code() != KafkaError._PARTITION_EOF:
-                    logger.warning("DLQ read error: %s", msg.error())
+        partitions = sorted(consumer.list_topics(source, timeout=10).topics[source].partitions)
+        committed = consumer.committed([TopicPartition(source, p) for p in partitions], timeout=10)
+        remaining: dict[int, int] = {}  # partition -> end offset to reach
+        for tp in committed:
+            low, high = consumer.get_watermark_offsets(TopicPartition(source, tp.partition), timeout=10)
+            start = tp.offset if tp.offset >= 0 else low
+            if start < high:
+                remaining[tp.partition] = high
+                tp.offset = start
+        consumer.assign([tp for tp in committed if tp.partition in remaining])
+        deadline = time.monotonic() + timeout
+        while remaining and (limit is None or replayed < limit) and time.monotonic() < deadline:
+            msg = consumer.poll(1.0)
+            if msg is None or msg.error():
                 continue
             headers = dict(msg.headers() or [])
             target = headers.get("dlq_source_topic", config.topic.encode()).decode()
@@ -44,10 +55,10 @@ def replay_dead_letters(config: BridgeConfig, *, limit: int | None = None, idle_
             producer.produce(target, key=msg.key(), value=msg.value(), headers=[("dlq_replayed_from", origin)])
             if producer.flush(10) != 0:
                 raise RuntimeError("a replayed record was not confirmed by Kafka; nothing more was committed")
-            consumer.commit(
-                offsets=[TopicPartition(msg.topic(), msg.partition(), msg.offset() + 1)], asynchronous=False
-            )
+            consumer.commit(offsets=[TopicPartition(source, msg.partition(), msg.offset() + 1)], asynchronous=False)
             replayed += 1
+            if msg.offset() + 1 >= remaining.get(msg.partition(), 0):
+                remaining.pop(msg.partition(), None)
     finally:
         consumer.close()
     logger.info("replayed %d dead letter(s) from %s", replayed, source)
