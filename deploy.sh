@@ -108,14 +108,9 @@ ensure_python() {
   fi
 }
 
-java_ok() {  # a Java 17+ runtime on the PATH (or JAVA_HOME)
-  local java="${JAVA_HOME:+$JAVA_HOME/bin/}java" major
-  command -v "$java" >/dev/null 2>&1 || return 1
-  major="$("$java" -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -n 1)"
-  [[ -n "$major" && "$major" -ge 17 ]]
-}
-
 KAFKA_RUNNER="$REPO_DIR/deploy/kafka/broker.py"
+
+java_ok() { python3 "$KAFKA_RUNNER" java >/dev/null 2>&1; }  # a Java 17+ runtime (PATH or JAVA_HOME)
 
 ensure_kafka() {  # Apache Kafka's jars from Maven Central (deploy/kafka/pom.xml), once per pom
   ensure_apt openjdk-17-jre-headless maven

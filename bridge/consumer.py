@@ -54,6 +54,7 @@ class Bridge:
         self.stopping = threading.Event()
         self.counts = {"handed_off": 0, "duplicates": 0, "dead_lettered": 0}
         # Health means working: set while hand-offs fail (the same offset retried), cleared by progress.
+        # (The same bookkeeping as config/loop.py's FailureClock, which the bridge cannot import.)
         self.failing_since: float | None = None
         self.last_error = ""
 

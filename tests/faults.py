@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import requests
 from kafka import KafkaProducer
 
-from tests.servers import Stack, wait_until
+from tests.servers import Stack, hold_until, wait_until
 
 FAULT_AT = 1.0  # seconds into the load
 FINAL = ("COMPLETED", "COMPENSATED", "COMPENSATION_FAILED", "FAILED")
@@ -95,10 +95,12 @@ class Outcome:
 # --- the faults ------------------------------------------------------------------------------------
 
 
-def kill_and_restart(name: str, start: Callable[[Stack], None], down_for: float = 1.0):
+def kill_and_restart(name: str, start: Callable[[Stack], None], down_for: float = 0.0):
+    """SIGKILL `name`; once it is gone, start it again (after `down_for` seconds of outage, if any)."""
+
     def fault(stack: Stack) -> None:
-        stack.procs.kill(name)
-        time.sleep(down_for)  # the outage itself: a span of time, not a condition
+        stack.procs.kill(name)  # returns once the process has exited
+        hold_until(time.monotonic() + down_for)
         start(stack)
 
     return fault
@@ -106,15 +108,14 @@ def kill_and_restart(name: str, start: Callable[[Stack], None], down_for: float 
 
 def kill_api_master(stack: Stack) -> None:
     """SIGKILL gunicorn's master alone: its workers live on for a moment, holding the port."""
-    stack.procs.kill("api", group=False)
-    time.sleep(1.0)  # supervisord's restart delay
+    stack.procs.kill("api", group=False)  # returns once the master has exited
     stack.start_api()
 
 
 def stop_for(name: str, start: Callable[[Stack], None], seconds: float):
     def fault(stack: Stack) -> None:
         stack.procs.stop(name)
-        time.sleep(seconds)
+        hold_until(time.monotonic() + seconds)  # the outage's length is the case's definition
         start(stack)
 
     return fault
@@ -236,24 +237,20 @@ def run_case(stack: Stack, case: Case, count: int = 100, rate: float = 30.0) -> 
     outcome = Outcome(case.name)
     tag = uuid.uuid4().hex[:8]
     accepted: dict[str, str] = {}  # submission id -> email
-    repaired = threading.Event()
     seen_restarts = dict(getattr(stack, "restarts", {}))
+    if case.before_load:
+        case.fault(stack)
     started = time.monotonic()
 
     def fault() -> None:
         if not case.before_load:
-            time.sleep(max(0.0, started + FAULT_AT - time.monotonic()))
+            hold_until(started + FAULT_AT)
             case.fault(stack)
-        repaired.set()
-
-    if case.before_load:
-        case.fault(stack)
-        started = time.monotonic()
 
     hitter = threading.Thread(target=fault, name=f"fault-{case.name}")
     hitter.start()
     for n in range(count):
-        time.sleep(max(0.0, started + n / rate - time.monotonic()))  # pace the load
+        hold_until(started + n / rate)  # pace the load
         email = f"{case.name}-{tag}-{n}@example.org"
         submission_id = _post(stack, email, case.demo_fail_at)
         if submission_id:

@@ -49,6 +49,12 @@ def wait_until(predicate: Callable[[], object], timeout: float = 30.0, interval:
     raise TimeoutError(f"timed out after {timeout}s waiting for {what} (last error: {last_error})")
 
 
+def hold_until(moment: float) -> None:
+    """Let time pass until `moment` (time.monotonic()): only for what a test defines as time itself,
+    a fault's schedule or outage length and the pace of a load, never for a condition (wait_until)."""
+    time.sleep(max(0.0, moment - time.monotonic()))
+
+
 def http_ok(url: str) -> bool:
     return requests.get(url, timeout=2).status_code == 200
 
@@ -341,7 +347,7 @@ class Stack:
         return self
 
     def supervise(self) -> "Stack":
-        """Restart an app process that exits by itself after 1 s, as supervisord does in local mode."""
+        """Restart an app process that exits by itself, as supervisord does in local mode."""
         restart = {
             "worker": Stack.start_worker,
             "bridge": Stack.start_bridge,
@@ -355,8 +361,7 @@ class Stack:
 
         def loop() -> None:
             while not self.supervising.wait(0.5):
-                for name in self.procs.take_exited(set(restart)):
-                    time.sleep(1.0)  # supervisord's pause before a restart
+                for name in self.procs.take_exited(set(restart)):  # exited: restart at once, as supervisord
                     self.restarts[name] = self.restarts.get(name, 0) + 1
                     try:
                         restart[name](self)

@@ -9,6 +9,8 @@ from health_check.base import HealthCheck
 from health_check.exceptions import ServiceUnavailable
 from redis.asyncio import Redis
 
+from config.loop import stuck_for
+
 # Each loop writes {"at", "failing_since", "error"} to its key every pass (TTL 10-30 s).
 HEARTBEATS = {"relay": "health:relay", "bridge": "health:bridge", "reconciler": "health:reconciler"}
 
@@ -29,8 +31,8 @@ class PipelineProcesses(HealthCheck):
                 problems.append(f"{name}: no heartbeat")
                 continue
             beat = json.loads(raw)
-            since = beat.get("failing_since")
-            if since and time.time() - since > settings.HEALTH_STUCK_SECONDS:
-                problems.append(f"{name}: failing for {time.time() - since:.0f} s ({beat.get('error', '')})")
+            stuck = stuck_for(beat, now=time.time(), limit=settings.HEALTH_STUCK_SECONDS)
+            if stuck is not None:
+                problems.append(f"{name}: failing for {stuck:.0f} s ({beat.get('error', '')})")
         if problems:
             raise ServiceUnavailable("; ".join(problems))

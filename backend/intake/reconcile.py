@@ -16,7 +16,6 @@ races the original does no harm. `manage.py redrive` runs one tick with a chosen
 import json
 import logging
 import threading
-import time
 from datetime import timedelta
 
 import redis
@@ -25,6 +24,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 
 from config.celery import app as celery_app
+from config.loop import FailureClock
 from intake.models import Submission, TimelineEntry
 from mailer.services import mail_due_ids
 from outbox.models import OutboxEvent
@@ -49,8 +49,7 @@ class Reconciler:
         self.celery = celery
         self.stopping = threading.Event()
         self.totals: dict[str, int] = {}
-        self.failing_since: float | None = None
-        self.last_error = ""
+        self.health = FailureClock()
 
     def _first_time(self, kind: str, key: str, ttl: int) -> bool:
         """True once per `ttl` seconds for (kind, key): a re-drive waits for its effect before repeating."""
@@ -134,7 +133,7 @@ class Reconciler:
 
     def heartbeat(self) -> None:
         try:
-            beat = {"at": time.time(), "failing_since": self.failing_since, "error": self.last_error, **self.totals}
+            beat = self.health.beat(**self.totals)
             self.redis.set(HEARTBEAT_KEY, json.dumps(beat), ex=HEARTBEAT_TTL_SECONDS)
         except redis.RedisError as exc:
             logger.warning("reconciler heartbeat not written: %s", exc)
@@ -149,11 +148,10 @@ class Reconciler:
             close_old_connections()
             try:
                 self.run_once()
-                self.failing_since, self.last_error = None, ""
+                self.health.note(ok=True)
             except Exception as exc:  # the loop outlives a database, Redis or broker hiccup
                 logger.exception("reconciler pass failed; trying again next tick")
-                self.failing_since = self.failing_since or time.time()
-                self.last_error = f"{type(exc).__name__}: {exc}"[:300]
+                self.health.note(ok=False, error=f"{type(exc).__name__}: {exc}")
             self.heartbeat()
             self.stopping.wait(settings.RECONCILE_INTERVAL)
         logger.info("reconciler stopped: %s", self.totals)

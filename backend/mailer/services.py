@@ -9,7 +9,8 @@ import redis
 from django.conf import settings
 from django.core.mail import get_connection
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from templated_mail.mail import BaseEmailMessage
 
@@ -59,11 +60,15 @@ def _claim(submission: Submission) -> EmailDelivery | None:
     # The conditional update is the lock: of two workers running the same task, one matches. The
     # claim is a lease: a worker that dies mid-send leaves it to expire, and the send is taken over.
     won = EmailDelivery.objects.filter(_claimable(now), pk=delivery.pk).update(
-        status=EmailDelivery.Status.SENDING, claimed_at=now, attempts=F("attempts") + 1
+        status=EmailDelivery.Status.SENDING,
+        claimed_at=now,
+        attempts=F("attempts") + 1,
+        first_attempt_at=Coalesce(F("first_attempt_at"), Value(now)),  # the retry horizon starts once
     )
-    if won and delivery.first_attempt_at is None:
-        EmailDelivery.objects.filter(pk=delivery.pk, first_attempt_at__isnull=True).update(first_attempt_at=now)
-    return EmailDelivery.objects.get(pk=delivery.pk) if won else None
+    if not won:
+        return None
+    delivery.refresh_from_db()
+    return delivery
 
 
 def smtp_failure_is_permanent(exc: Exception) -> bool:
@@ -103,8 +108,15 @@ SENT_MARK_PREFIX = "mail:accepted:"
 SENT_MARK_TTL = 7 * 24 * 3600
 
 
+_marks_client: redis.Redis | None = None
+
+
 def _marks() -> redis.Redis:
-    return redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+    """One client (and connection pool) per process: every send reads and writes a mark."""
+    global _marks_client
+    if _marks_client is None:
+        _marks_client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
+    return _marks_client
 
 
 def _send_and_note(message: BaseEmailMessage, submission: Submission) -> None:

@@ -10,7 +10,6 @@ import json
 import logging
 import secrets
 import threading
-import time
 from datetime import timedelta
 
 import redis
@@ -20,6 +19,7 @@ from django.db import close_old_connections
 from django.db.models import F, Q
 from django.utils import timezone
 
+from config.loop import FailureClock
 from events.topics import ensure_topics, topic_layout
 from outbox.models import OutboxEvent
 
@@ -50,9 +50,7 @@ class Relay:
         self.redis = redis_client or redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
         self.stopping = threading.Event()
         self.topics_ready = False
-        # Health means working: when every batch has failed since this moment, the heartbeat says so.
-        self.failing_since: float | None = None
-        self.last_error = ""
+        self.health = FailureClock()  # health means working: the heartbeat says when batches fail
 
     def claim(self) -> list[OutboxEvent]:
         """Claim up to one batch of unsent rows for this relay, oldest first."""
@@ -121,7 +119,7 @@ class Relay:
                 failed[row.id] = "not confirmed by Kafka in time"
         for row_id, error in failed.items():
             OutboxEvent.objects.filter(id=row_id).update(claim_token="", claimed_until=None, last_error=error[:1000])
-        self._note(ok=bool(delivered) or not failed, error=next(iter(failed.values()), ""))
+        self.health.note(ok=bool(delivered) or not failed, error=next(iter(failed.values()), ""))
         if failed:
             logger.warning("relay: %d delivered, %d not (%s)", len(delivered), len(failed), next(iter(failed.values())))
         return len(delivered)
@@ -134,17 +132,9 @@ class Relay:
             logger.warning("relay: discarding the old producer (%s)", exc)
         self.producer = self.make_producer()
 
-    def _note(self, *, ok: bool, error: str = "") -> None:
-        if ok:
-            self.failing_since, self.last_error = None, ""
-        else:
-            self.failing_since = self.failing_since or time.time()
-            self.last_error = error[:300]
-
     def heartbeat(self) -> None:
-        beat = {"at": time.time(), "failing_since": self.failing_since, "error": self.last_error}
         try:
-            self.redis.set(HEARTBEAT_KEY, json.dumps(beat), ex=HEARTBEAT_TTL_SECONDS)
+            self.redis.set(HEARTBEAT_KEY, json.dumps(self.health.beat()), ex=HEARTBEAT_TTL_SECONDS)
         except redis.RedisError as exc:
             logger.warning("relay heartbeat not written: %s", exc)
 
@@ -170,7 +160,7 @@ class Relay:
                 published = self.run_once()
             except Exception as exc:  # the loop must outlive a broker or database hiccup
                 logger.exception("relay batch failed; retrying")
-                self._note(ok=False, error=f"{type(exc).__name__}: {exc}")
+                self.health.note(ok=False, error=f"{type(exc).__name__}: {exc}")
                 published = 0
                 self.stopping.wait(1.0)
             if published >= settings.OUTBOX_BATCH_SIZE:

@@ -4,6 +4,7 @@
     broker.py run --data-dir DIR        format DIR once, then exec the broker (supervisord holds the JVM)
     broker.py tool NAME [ARGS...]       a Kafka command-line tool against KAFKA_BOOTSTRAP_SERVERS
     broker.py tools                     the tool names
+    broker.py java                      exit 0 if a Java 17+ runtime is there (deploy.sh installs one if not)
 
 Standard library only: deploy.sh and the test fixtures both use it, before any virtualenv exists.
 Environment: KAFKA_BOOTSTRAP_SERVERS (host:port the broker listens on and the tools talk to),
@@ -207,6 +208,7 @@ def main(argv: list[str]) -> int:
     sub.add_parser("install")
     sub.add_parser("version")
     sub.add_parser("tools")
+    sub.add_parser("java")
     run = sub.add_parser("run")
     run.add_argument("--data-dir", type=Path, required=True)
     run.add_argument("--controller-port", type=int)
@@ -222,6 +224,8 @@ def main(argv: list[str]) -> int:
             print(kafka_version())
         elif args.command == "tools":
             print("\n".join(TOOLS))
+        elif args.command == "java":
+            java_version()
         elif args.command == "run":
             cmd = broker_command(args.data_dir, args.controller_port)
             sys.stdout.flush()

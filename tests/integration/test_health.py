@@ -6,12 +6,14 @@ import uuid
 
 import pytest
 
+from tests.conftest import submit
 from tests.servers import BIN, REPO, free_port, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("dump_logs_on_failure")]
 
 
 def test_a_bridge_that_cannot_hand_off_is_down_in_status_though_its_process_runs(stack):
+    submit(stack, email=f"wedged-{uuid.uuid4().hex[:8]}@example.org")  # a record for it to fail on
     redis_port = stack.ports["redis"]
     wedged_env = {
         **stack.env,

@@ -18,7 +18,7 @@ from tests.conftest import (
     report_figure,
     submit,
 )
-from tests.servers import port_open, wait_until
+from tests.servers import hold_until, port_open, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("dump_logs_on_failure")]
 
@@ -89,11 +89,11 @@ def test_broker_killed_under_load_every_submission_ends_once_without_a_manual_st
     started = time.monotonic()
 
     def crash_and_restart():
-        # The fault schedule itself is a matter of time (3 s in, down for 5 s), not a condition.
-        time.sleep(max(0.0, started + KILL_AT - time.monotonic()))
+        # The fault's schedule is time itself (3 s in, down for 5 s), not a condition.
+        hold_until(started + KILL_AT)
         stack.procs.kill("kafka")
         timings["killed"] = time.monotonic() - started
-        time.sleep(RESTART_AFTER)
+        hold_until(time.monotonic() + RESTART_AFTER)
         timings["ready"] = stack.start_kafka()
         restarted.set()
 
@@ -101,7 +101,7 @@ def test_broker_killed_under_load_every_submission_ends_once_without_a_manual_st
     chaos.start()
     try:
         for n, address in enumerate(addresses):
-            time.sleep(max(0.0, started + n / LOAD_RATE - time.monotonic()))  # pace the load at 30/s
+            hold_until(started + n / LOAD_RATE)  # pace the load at 30/s
             created.append(submit(stack, email=address))
     finally:
         chaos.join()

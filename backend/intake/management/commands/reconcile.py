@@ -1,7 +1,6 @@
-import signal
-
 from django.core.management.base import BaseCommand
 
+from config.loop import run_until_signalled
 from intake.reconcile import Reconciler
 
 
@@ -9,11 +8,4 @@ class Command(BaseCommand):
     help = "Re-drive stalled work every RECONCILE_INTERVAL seconds until SIGTERM or SIGINT (see intake/reconcile.py)."
 
     def handle(self, *args, **options):
-        reconciler = Reconciler()
-
-        def stop(_signum, _frame):
-            reconciler.stopping.set()
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        reconciler.run_forever()
+        run_until_signalled(Reconciler())

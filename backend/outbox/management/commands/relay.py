@@ -1,7 +1,6 @@
-import signal
-
 from django.core.management.base import BaseCommand
 
+from config.loop import run_until_signalled
 from outbox.relay import Relay
 
 
@@ -9,11 +8,4 @@ class Command(BaseCommand):
     help = "Publish outbox events to Kafka until SIGTERM or SIGINT."
 
     def handle(self, *args, **options):
-        relay = Relay()
-
-        def stop(_signum, _frame):
-            relay.stopping.set()
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        relay.run_forever()
+        run_until_signalled(Relay())

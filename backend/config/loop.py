@@ -1,0 +1,52 @@
+"""What the long-running loops of the backend (relay, reconciler) share: how they stop on a signal,
+and a heartbeat that says whether they work, not only that they run.
+
+The bridge keeps its own copy of the heartbeat (bridge/consumer.py): it imports no backend code but
+the events. deploy/health.py reads the same format.
+"""
+
+import signal
+import time
+from typing import Protocol
+
+
+class FailureClock:
+    """Since when every attempt has failed (None while the loop makes progress), and the last error."""
+
+    def __init__(self):
+        self.failing_since: float | None = None
+        self.last_error = ""
+
+    def note(self, *, ok: bool, error: str = "") -> None:
+        if ok:
+            self.failing_since, self.last_error = None, ""
+        else:
+            self.failing_since = self.failing_since or time.time()
+            self.last_error = error[:300]
+
+    def beat(self, **extra) -> dict:
+        """The heartbeat's value: {"at", "failing_since", "error", ...extra}."""
+        return {"at": time.time(), "failing_since": self.failing_since, "error": self.last_error, **extra}
+
+
+def stuck_for(beat: dict, *, now: float, limit: float) -> float | None:
+    """Seconds a loop has failed at every attempt, if that is longer than `limit`; else None."""
+    since = beat.get("failing_since")
+    return now - since if since and now - since > limit else None
+
+
+class Loop(Protocol):
+    stopping: object
+
+    def run_forever(self) -> None: ...
+
+
+def run_until_signalled(loop: Loop) -> None:
+    """Run `loop` until SIGTERM or SIGINT, which set its `stopping` event so it can drain."""
+
+    def stop(_signum, _frame):
+        loop.stopping.set()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    loop.run_forever()
