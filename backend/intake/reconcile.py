@@ -9,6 +9,9 @@ Every tick (RECONCILE_INTERVAL) it looks for work that made no progress for RECO
 - an email whose retry is due, or whose worker died holding it (lease expired): sent again;
 - a saga run that stopped moving: its chain is sent again (done steps are skipped).
 
+While Celery's queue holds more than RECONCILE_BACKLOG_LIMIT tasks, only the relay is woken: slow
+work under a backlog is queued, not lost, and re-sending it would lengthen the queue.
+
 Every action is idempotent at the receiving end (claims, step rows, event ids), so a re-drive that
 races the original does no harm. `manage.py redrive` runs one tick with a chosen stall time.
 """
@@ -44,8 +47,10 @@ SUBMITTED = "ContactFormSubmitted"
 class Reconciler:
     """`run_once()` is one pass; `run_forever()` repeats it every RECONCILE_INTERVAL until stopped."""
 
-    def __init__(self, redis_client: redis.Redis | None = None, celery=celery_app):
+    def __init__(self, redis_client: redis.Redis | None = None, celery=celery_app, broker: redis.Redis | None = None):
         self.redis = redis_client or redis.Redis.from_url(settings.REDIS_URL, socket_timeout=5)
+        # Celery's own Redis, to see its queue (REDIS_URL may name another server).
+        self.broker = broker or redis_client or redis.Redis.from_url(settings.CELERY_BROKER_URL, socket_timeout=5)
         self.celery = celery
         self.stopping = threading.Event()
         self.totals: dict[str, int] = {}
@@ -60,6 +65,11 @@ class Reconciler:
         stall = settings.RECONCILE_STALL_SECONDS if stall_seconds is None else stall_seconds
         now = timezone.now()
         stalled_before = now - timedelta(seconds=stall)
+        queued = self.broker.llen(settings.CELERY_TASK_DEFAULT_QUEUE)
+        if queued > settings.RECONCILE_BACKLOG_LIMIT:
+            # Under a backlog, work is slow because it is queued, not because it was lost; sending it
+            # again would only lengthen the queue. It is looked at again once the queue has drained.
+            return {"relay_woken": self._wake_relay(stalled_before), "deferred_for_backlog": queued}
         counts = {
             "relay_woken": self._wake_relay(stalled_before),
             "handoffs": self._redrive_handoffs(now, stalled_before, stall),

@@ -84,9 +84,17 @@ def single(stack: Stack, count: int) -> None:
 def burst(stack: Stack, count: int) -> None:
     tag = uuid.uuid4().hex[:6]
     addresses = [f"burst-{tag}-{n}@example.org" for n in range(count)]
+    latencies: list[float] = []
+
+    def timed_post(address: str) -> dict:
+        sent = time.monotonic()
+        body = post(stack, address)
+        latencies.append(time.monotonic() - sent)
+        return body
+
     t0 = time.monotonic()
     with ThreadPoolExecutor(8) as pool:
-        created = list(pool.map(lambda address: post(stack, address), addresses))
+        created = list(pool.map(timed_post, addresses))
     accepted = time.monotonic() - t0
     wanted = set(addresses)
     wait_until(lambda: wanted <= {m["to"][0]["address"] for m in emails(stack)}, 300, 0.1, "every email")
@@ -98,6 +106,9 @@ def burst(stack: Stack, count: int) -> None:
     wait_until(all_done, 300, 0.2, "every status COMPLETED")
     done = time.monotonic() - t0
     print(f"burst of {count}: accepted in {accepted:.2f} s ({count / accepted:.0f}/s over HTTP, 8 clients)")
+    ordered = sorted(latencies)
+    p99 = ordered[min(len(ordered) - 1, int(round(0.99 * (len(ordered) - 1))))]
+    print(f"burst of {count}: ingest latency p50 {statistics.median(ordered) * 1000:.0f} ms, p99 {p99 * 1000:.0f} ms")
     print(f"burst of {count}: every email sent after {mailed:.2f} s ({count / mailed:.1f} submissions/s)")
     print(f"burst of {count}: every workflow COMPLETED after {done:.2f} s ({count / done:.1f} submissions/s)")
 

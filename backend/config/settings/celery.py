@@ -46,6 +46,9 @@ TASK_RETRY_BACKOFF_MAX = env.int("TASK_RETRY_BACKOFF_MAX", default=30)
 # no progress for RECONCILE_STALL_SECONDS (see intake/reconcile.py).
 RECONCILE_INTERVAL = env.float("RECONCILE_INTERVAL", default=5.0)
 RECONCILE_STALL_SECONDS = env.int("RECONCILE_STALL_SECONDS", default=60)
+# Above this many queued tasks the reconciler re-drives nothing (a backlog, not a loss).
+RECONCILE_BACKLOG_LIMIT = env.int("RECONCILE_BACKLOG_LIMIT", default=100)
+CELERY_TASK_DEFAULT_QUEUE = "celery"
 
 # A relay, bridge or reconciler that has failed at every attempt for this long is reported down.
 HEALTH_STUCK_SECONDS = env.int("HEALTH_STUCK_SECONDS", default=30)

@@ -18,8 +18,12 @@ pytestmark = pytest.mark.django_db
 class FakeRedis:
     """SET NX EX semantics without expiry (a test tick is far shorter than any guard)."""
 
-    def __init__(self):
+    def __init__(self, queued: int = 0):
         self.keys = {}
+        self.queued = queued
+
+    def llen(self, _queue):
+        return self.queued
 
     def set(self, key, value, nx=False, ex=None):
         if nx and key in self.keys:
@@ -36,8 +40,8 @@ class RecordingCelery:
         self.sent.append((name, args))
 
 
-def reconciler():
-    return Reconciler(redis_client=FakeRedis(), celery=RecordingCelery())
+def reconciler(queued: int = 0):
+    return Reconciler(redis_client=FakeRedis(queued), celery=RecordingCelery())
 
 
 def accepted(minutes_ago: int, *, published: bool):
@@ -111,3 +115,11 @@ def test_an_email_row_left_pending_by_a_dead_task_is_sent_again():
     rec = reconciler()
     assert rec.run_once(stall_seconds=60)["emails"] == 1
     assert reconciler().run_once(stall_seconds=600)["emails"] == 0  # younger than the stall: left alone
+
+
+def test_under_a_backlog_nothing_is_sent_again_only_the_relay_is_woken(settings):
+    accepted(5, published=True)
+    rec = reconciler(queued=settings.RECONCILE_BACKLOG_LIMIT + 1)
+    counts = rec.run_once(stall_seconds=60)
+    assert counts["deferred_for_backlog"] == settings.RECONCILE_BACKLOG_LIMIT + 1
+    assert rec.celery.sent == []
