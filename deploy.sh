@@ -14,7 +14,7 @@ VENV="${VENV:-$REPO_DIR/.venv}"
 export VENV_BIN="$VENV/bin"
 SUPERVISOR_CONF="$REPO_DIR/deploy/supervisord.conf"
 INFRA=(kafka redis smtp)
-APPS=(crm api worker relay bridge reconciler flower frontend)
+APPS=(crm api mailer workflow-agent relay bridge reconciler flower frontend)
 HEALTH_TIMEOUT="${HEALTH_TIMEOUT:-90}"
 
 step() { printf '==> %s\n' "$*"; }
@@ -56,7 +56,8 @@ load_env() {
   export REDIS_PORT="${REDIS_PORT:-6379}" SMTP_PORT="${SMTP_PORT:-1025}" MAILDEV_WEB_PORT="${MAILDEV_WEB_PORT:-1080}"
   export CRM_PORT="${CRM_PORT:-8001}" FLOWER_PORT="${FLOWER_PORT:-5555}" FRONTEND_PORT="${FRONTEND_PORT:-3000}"
   export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-config.settings.base}"
-  export BIND_HOST="${BIND_HOST:-127.0.0.1}" API_WORKERS="${API_WORKERS:-2}" WORKER_CONCURRENCY="${WORKER_CONCURRENCY:-8}"
+  export BIND_HOST="${BIND_HOST:-127.0.0.1}" API_WORKERS="${API_WORKERS:-2}"
+  export MAILER_CONCURRENCY="${MAILER_CONCURRENCY:-8}" WORKFLOW_CONCURRENCY="${WORKFLOW_CONCURRENCY:-8}"
   export CELERY_BROKER_URL="${CELERY_BROKER_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
   export CRM_API_BASE="${CRM_API_BASE:-http://127.0.0.1:$CRM_PORT/crm/api}"
   export FLOWER_UNAUTHENTICATED_API="${FLOWER_UNAUTHENTICATED_API:-true}"
@@ -230,12 +231,12 @@ local_status() {
     return 3
   fi
   local name state result code=0
-  printf '%-10s %-10s %s\n' SERVICE PROCESS HEALTH
+  printf '%-15s %-10s %s\n' SERVICE PROCESS HEALTH
   for name in "${INFRA[@]}" "${APPS[@]}"; do
     state="$(ctl status "$(group_of "$name"):$name" 2>/dev/null | awk '{print $2}')" || true
     result="$(health "$name" 2>&1)" || code=1
     [[ "$state" == RUNNING ]] || code=1  # a stopped process's heartbeat can outlive it for a few seconds
-    printf '%-10s %-10s %s\n' "$name" "${state:-UNKNOWN}" "${result#"$name "}"
+    printf '%-15s %-10s %s\n' "$name" "${state:-UNKNOWN}" "${result#"$name "}"
   done
   echo
   health --lag || code=1
@@ -395,7 +396,7 @@ Usage: ./deploy.sh COMMAND [ARGS]
   chaos [N] [CASE...]   the fault suite at N submissions per case (default 300), one line per case
   help                  this text
 
-Services: kafka redis smtp crm api worker relay bridge reconciler flower frontend
+Services: kafka redis smtp crm api mailer workflow-agent relay bridge reconciler flower frontend
 Mode: Docker Compose when a Docker engine answers, else local processes under supervisord
       (DEPLOY_MODE=local|compose forces one). Settings: .env (see .env.example).
 EOF

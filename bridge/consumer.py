@@ -12,7 +12,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Produ
 
 from bridge.config import BridgeConfig
 from bridge.dlq import DeadLetters
-from bridge.handlers import Dispatch
+from bridge.handlers import TASK_ROUTES, WORKFLOW_QUEUE, Dispatch, report_handoffs
 from bridge.routing import ROUTES
 from events import EnvelopeError, UnknownEventError, decode
 from events.topics import ensure_topics, topic_layout
@@ -27,7 +27,13 @@ RETRY_PAUSE_SECONDS = 1.0
 
 def make_celery(config: BridgeConfig) -> Celery:
     app = Celery("bridge", broker=config.celery_broker_url)
-    app.conf.update(task_serializer="json", accept_content=["json"], broker_connection_retry_on_startup=True)
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        broker_connection_retry_on_startup=True,
+        task_default_queue=WORKFLOW_QUEUE,
+        task_routes=TASK_ROUTES,
+    )
     return app
 
 
@@ -52,14 +58,16 @@ class Bridge:
         self.celery = make_celery(config)
         self.redis = redis.Redis.from_url(config.redis_url, socket_timeout=5)
         self.stopping = threading.Event()
-        self.counts = {"handed_off": 0, "duplicates": 0, "dead_lettered": 0}
+        self.counts = {"handed_off": 0, "nothing_to_do": 0, "duplicates": 0, "dead_lettered": 0}
         # Health means working: set while hand-offs fail (the same offset retried), cleared by progress.
         # (The same bookkeeping as config/loop.py's FailureClock, which the bridge cannot import.)
         self.failing_since: float | None = None
         self.last_error = ""
 
-    def handle(self, msg: Message) -> str:
-        """Route one record: 'handed_off', 'duplicates' or 'dead_lettered'. Raises if Celery is unreachable."""
+    def handle(self, msg: Message, dispatch: Dispatch) -> str:
+        """Route one record: 'handed_off', 'nothing_to_do', 'duplicates' or 'dead_lettered'.
+
+        Raises if Celery is unreachable."""
         try:
             envelope = decode(msg.value())
         except UnknownEventError as exc:
@@ -68,14 +76,18 @@ class Bridge:
         except EnvelopeError as exc:
             self.dead_letters.park(msg, f"undecodable: {exc}")
             return "dead_lettered"
-        handler = ROUTES.get((envelope.type, envelope.dataversion))
-        if handler is None:
+        route = (envelope.type, envelope.dataversion)
+        if route not in ROUTES:
             self.dead_letters.park(msg, f"no route for {envelope.type} v{envelope.dataversion}")
             return "dead_lettered"
+        handler = ROUTES[route]
+        if handler is None:
+            return "nothing_to_do"
         dedupe_key = DEDUPE_PREFIX + envelope.id
         if self.redis.exists(dedupe_key):
             return "duplicates"
-        handler(envelope, Dispatch(celery=self.celery, delivered_at=datetime.now(UTC)))
+        dispatch.delivered_at = datetime.now(UTC)
+        handler(envelope, dispatch)
         # Marked only after the hand-off: a crash in between means a second hand-off, which the
         # idempotent tasks absorb, never a lost one.
         self.redis.set(dedupe_key, 1, ex=self.config.dedupe_ttl_seconds)
@@ -90,13 +102,14 @@ class Bridge:
         # already arrived, so a lone event is handed off at once.
         messages = [first, *self.consumer.consume(num_messages=self.config.max_poll_records - 1, timeout=0)]
         done: dict[tuple[str, int], int] = {}
+        dispatch = Dispatch(celery=self.celery, delivered_at=datetime.now(UTC))
         for index, msg in enumerate(messages):
             if msg.error():
                 if msg.error().code() != KafkaError._PARTITION_EOF:
                     logger.warning("consumer error: %s", msg.error())
                 continue
             try:
-                outcome = self.handle(msg)
+                outcome = self.handle(msg, dispatch)
             except Exception as exc:
                 logger.exception("hand-off failed; will retry from offset %d", msg.offset())
                 self._note(ok=False, error=f"hand-off at {msg.topic()}[{msg.partition()}]@{msg.offset()}: {exc}")
@@ -106,6 +119,10 @@ class Bridge:
             self.counts[outcome] += 1
             self._note(ok=True)
             done[(msg.topic(), msg.partition())] = msg.offset() + 1
+        try:
+            report_handoffs(dispatch)
+        except Exception as exc:  # only the timeline's hand-off times are lost: the work itself was sent
+            logger.warning("hand-off report not sent (%s)", exc)
         if done:
             offsets = [TopicPartition(topic, partition, offset) for (topic, partition), offset in done.items()]
             try:

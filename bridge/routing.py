@@ -1,15 +1,18 @@
-"""What the bridge does, in one table: (event type, version) → handler."""
+"""What the bridge does, in one table: (event type, version) → handler.
+
+None: a known event with nothing to hand off (its timeline row was written where it happened).
+"""
 
 from bridge import handlers
 
 ROUTES = {
     ("ContactFormSubmitted", 1): handlers.start_processing,
-    ("EmailDispatched", 1): handlers.record_only,
-    ("EmailFailed", 1): handlers.record_only,
-    ("WorkflowStepCompleted", 1): handlers.record_only,
-    ("WorkflowStepFailed", 1): handlers.record_only,
-    ("WorkflowStepCompensated", 1): handlers.record_only,
-    ("WorkflowCompleted", 1): handlers.record_only,
-    ("WorkflowCompensated", 1): handlers.record_only,
-    ("WorkflowCompensationFailed", 1): handlers.record_only,
+    ("EmailDispatched", 1): None,
+    ("EmailFailed", 1): None,
+    ("WorkflowStepCompleted", 1): None,
+    ("WorkflowStepFailed", 1): None,
+    ("WorkflowStepCompensated", 1): None,
+    ("WorkflowCompleted", 1): None,
+    ("WorkflowCompensated", 1): None,
+    ("WorkflowCompensationFailed", 1): None,
 }

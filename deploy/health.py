@@ -133,13 +133,15 @@ def check_redis() -> str:
     return "PONG"
 
 
-def check_worker() -> str:
+def check_worker(service: str) -> str:
+    """The Celery workers of one service (named SERVICE@host) answer a ping."""
     from celery import Celery
 
     replies = Celery(broker=_broker_url()).control.ping(timeout=TIMEOUT)
-    if not replies:
-        raise RuntimeError("no worker answered a ping")
-    return f"{len(replies)} worker(s)"
+    nodes = [node for reply in replies for node in reply if node.startswith(f"{service}@")]
+    if not nodes:
+        raise RuntimeError(f"no {service} worker answered a ping")
+    return f"{len(nodes)} worker(s)"
 
 
 CHECKS = {
@@ -149,7 +151,8 @@ CHECKS = {
     "smtp": lambda: _http(f"http://127.0.0.1:{_env('MAILDEV_WEB_PORT', '1080')}/api/healthz"),
     "crm": lambda: _http(f"http://127.0.0.1:{_env('CRM_PORT', '8001')}/crm/health"),
     "api": lambda: _http(f"http://127.0.0.1:{_env('API_PORT', '5000')}/health"),
-    "worker": check_worker,
+    "mailer": lambda: check_worker("mailer"),
+    "workflow-agent": lambda: check_worker("workflow-agent"),
     "relay": lambda: _heartbeat("health:relay"),
     "bridge": lambda: _heartbeat("health:bridge"),
     "reconciler": lambda: _heartbeat("health:reconciler"),

@@ -106,6 +106,13 @@ def kill_and_restart(name: str, start: Callable[[Stack], None], down_for: float 
     return fault
 
 
+def kill_workers(stack: Stack) -> None:
+    """SIGKILL both Celery workers (mail and workflow) mid-load; start them again."""
+    stack.procs.kill("mailer")
+    stack.procs.kill("workflow-agent")
+    stack.start_workers()
+
+
 def kill_api_master(stack: Stack) -> None:
     """SIGKILL gunicorn's master alone: its workers live on for a moment, holding the port."""
     stack.procs.kill("api", group=False)  # returns once the master has exited
@@ -187,7 +194,7 @@ def poison(stack: Stack) -> None:
 CASES = {
     case.name: case
     for case in (
-        Case("worker-sigkill", kill_and_restart("worker", Stack.start_worker)),
+        Case("workers-sigkill", kill_workers),
         Case("bridge-sigkill", kill_and_restart("bridge", Stack.start_bridge)),
         Case("relay-sigkill", kill_and_restart("relay", Stack.start_relay)),
         Case("api-master-sigkill", kill_api_master, refusal_allowed_seconds=2.0),

@@ -1,7 +1,7 @@
 """Real servers for tests and benchmarks: each on a free loopback port, waited on, and stopped.
 
 `Stack` starts the whole pipeline as local processes: Apache Kafka (one KRaft node, its log in the
-stack's temporary directory), Redis, the SMTP catcher, the mock CRM, the API, a Celery worker, the
+stack's temporary directory), Redis, the SMTP catcher, the mock CRM, the API, the two Celery workers, the
 relay and the bridge.
 """
 
@@ -277,14 +277,15 @@ class Stack:
     def start_apps(self) -> None:
         self.start_crm()
         self.start_api()
-        self.start_worker()
+        self.start_workers()
         self.start_relay()
         self.start_reconciler()
         self.start_bridge()
 
-    def start_worker(self) -> None:
+    def start_worker(self, service: str, queue: str) -> None:
+        """One Celery worker as deploy/supervisord.conf runs it: SERVICE consumes QUEUE."""
         self.procs.start(
-            "worker",
+            service,
             [
                 str(BIN / "celery"),
                 "--workdir",
@@ -292,6 +293,8 @@ class Stack:
                 "-A",
                 "config",
                 "worker",
+                "--queues",
+                queue,
                 "--pool",
                 "threads",
                 "-c",
@@ -301,10 +304,20 @@ class Stack:
                 "--without-gossip",
                 "--without-mingle",
                 "-n",
-                f"worker-{self.ports['api']}@%h",
+                f"{service}-{self.ports['api']}@%h",
             ],
             self.env,
         )
+
+    def start_mailer(self) -> None:
+        self.start_worker("mailer", "mail")
+
+    def start_workflow_agent(self) -> None:
+        self.start_worker("workflow-agent", "workflow")
+
+    def start_workers(self) -> None:
+        self.start_mailer()
+        self.start_workflow_agent()
 
     @property
     def frontend(self) -> str:
@@ -349,7 +362,8 @@ class Stack:
     def supervise(self) -> "Stack":
         """Restart an app process that exits by itself, as supervisord does in local mode."""
         restart = {
-            "worker": Stack.start_worker,
+            "mailer": Stack.start_mailer,
+            "workflow-agent": Stack.start_workflow_agent,
             "bridge": Stack.start_bridge,
             "relay": Stack.start_relay,
             "reconciler": Stack.start_reconciler,
@@ -396,5 +410,5 @@ class Stack:
     def logs(self) -> str:
         return "\n".join(
             f"==== {name}\n{self.procs.log(name)[-4000:]}"
-            for name in ("relay", "bridge", "reconciler", "worker", "api", "crm")
+            for name in ("relay", "bridge", "reconciler", "mailer", "workflow-agent", "api", "crm")
         )

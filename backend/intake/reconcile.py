@@ -5,7 +5,6 @@ Every tick (RECONCILE_INTERVAL) it looks for work that made no progress for RECO
 - an event still in the outbox: the relay is woken (it publishes when Kafka takes it);
 - a submission in Kafka that no task ever picked up (no email row, no saga run): its tasks are sent
   straight to Celery, past the bridge and its dedupe, which would swallow a republished event;
-- an event in Kafka missing from the timeline (its record task was lost): recorded from the outbox;
 - an email whose retry is due, or whose worker died holding it (lease expired): sent again;
 - a saga run that stopped moving: its chain is sent again (done steps are skipped).
 
@@ -28,10 +27,11 @@ from django.utils import timezone
 
 from config.celery import app as celery_app
 from config.loop import FailureClock
-from intake.models import Submission, TimelineEntry
+from intake.models import Submission
 from mailer.services import mail_due_ids
 from outbox.models import OutboxEvent
 from outbox.services import outbox_notify
+from workflow.saga import forward_chain
 from workflow.services import saga_redrive, saga_stalled
 
 logger = logging.getLogger(__name__)
@@ -65,7 +65,7 @@ class Reconciler:
         stall = settings.RECONCILE_STALL_SECONDS if stall_seconds is None else stall_seconds
         now = timezone.now()
         stalled_before = now - timedelta(seconds=stall)
-        queued = self.broker.llen(settings.CELERY_TASK_DEFAULT_QUEUE)
+        queued = sum(self.broker.llen(queue) for queue in settings.CELERY_QUEUES_WATCHED)
         if queued > settings.RECONCILE_BACKLOG_LIMIT:
             # Under a backlog, work is slow because it is queued, not because it was lost; sending it
             # again would only lengthen the queue. It is looked at again once the queue has drained.
@@ -73,7 +73,6 @@ class Reconciler:
         counts = {
             "relay_woken": self._wake_relay(stalled_before),
             "handoffs": self._redrive_handoffs(now, stalled_before, stall),
-            "timeline_events": self._redrive_timeline(now, stalled_before, stall),
             "emails": self._redrive_mail(now, stalled_before, stall),
             "sagas": self._redrive_sagas(stalled_before, stall),
         }
@@ -108,21 +107,8 @@ class Reconciler:
             if not hasattr(submission, "email_delivery"):
                 self.celery.send_task("mailer.send_confirmation", args=[key, event_id])
             if not hasattr(submission, "saga_run"):
-                self.celery.send_task("workflow.start_saga", args=[key, event_id])
+                forward_chain(key, causation_id=event_id, app=self.celery).apply_async()
             sent += 1
-        return sent
-
-    def _redrive_timeline(self, now, stalled_before, stall: int) -> int:
-        missing = (
-            OutboxEvent.objects.filter(published_at__lt=stalled_before, published_at__gt=now - LOOKBACK)
-            .exclude(id__in=TimelineEntry.objects.values("event_id"))
-            .values_list("id", "payload")[:BATCH]
-        )
-        sent = 0
-        for event_id, payload in missing:
-            if self._first_time("timeline", str(event_id), stall):
-                self.celery.send_task("intake.record_event", args=[payload, None])
-                sent += 1
         return sent
 
     def _redrive_mail(self, now, stalled_before, stall: int) -> int:

@@ -67,8 +67,9 @@ def _workflow_status(types: set[str]) -> str:
     return "PENDING"
 
 
-def status_from(types: set[str], *, published: bool) -> str:
-    """The overall status of a submission from the event types in its timeline."""
+def status_from(types: set[str], *, published: bool, handed_off: bool = False) -> str:
+    """The overall status of a submission from the event types in its timeline (which holds its own
+    ContactFormSubmitted from the start) and from how far that first event got."""
     email, workflow = _email_status(types), _workflow_status(types)
     if email != "PENDING" and workflow in ("COMPLETED", "COMPENSATED", "COMPENSATION_FAILED"):
         if workflow == "COMPENSATION_FAILED":
@@ -76,7 +77,7 @@ def status_from(types: set[str], *, published: bool) -> str:
         if email == "FAILED":
             return Status.FAILED
         return Status.COMPLETED if workflow == "COMPLETED" else Status.COMPENSATED
-    if types:
+    if handed_off or types - {"ContactFormSubmitted"}:
         return Status.PROCESSING
     return Status.PUBLISHED if published else Status.RECEIVED
 
@@ -106,7 +107,11 @@ def submission_state(*, submission: Submission) -> SubmissionState:
     ]
     return SubmissionState(
         submission=submission,
-        status=status_from(types, published=submitted_published is not None),
+        status=status_from(
+            types,
+            published=submitted_published is not None,
+            handed_off=any(item.delivered_at for item in timeline if item.type == "ContactFormSubmitted"),
+        ),
         email_status=_email_status(types),
         workflow_status=_workflow_status(types),
         email_delivery=delivery_summary(submission_id=submission.id),

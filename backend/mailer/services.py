@@ -16,8 +16,9 @@ from templated_mail.mail import BaseEmailMessage
 
 from events import EmailDispatched, EmailFailed
 from intake.models import Submission
+from intake.services import event_emit
 from mailer.models import EmailDelivery
-from outbox.services import outbox_record
+from outbox.services import outbox_notify
 
 logger = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ def _record_failure(delivery: EmailDelivery, exc: Exception, causation_id: str |
     EmailDelivery.objects.filter(pk=delivery.pk, status=EmailDelivery.Status.SENDING).update(
         status=EmailDelivery.Status.RETRYING, next_attempt_at=next_attempt, last_error=reason
     )
+    outbox_notify(str(delivery.submission_id))  # no event, but the live view shows the next attempt
     logger.warning("mail to %s not sent (%s); next attempt at %s", delivery.recipient, reason, next_attempt)
     return {"sent": False, "status": EmailDelivery.Status.RETRYING, "next_attempt_at": next_attempt.isoformat()}
 
@@ -168,7 +170,7 @@ def confirmation_send(*, submission_id: str, causation_id: str | None = None) ->
             last_error="",
             next_attempt_at=None,
         )
-        outbox_record(
+        event_emit(
             event=EmailDispatched(
                 submission_id=str(submission.id),
                 recipient=submission.email,
@@ -214,7 +216,7 @@ def confirmation_mark_failed(*, submission_id: str, reason: str, causation_id: s
         .update(status=EmailDelivery.Status.FAILED, last_error=reason[:1000], next_attempt_at=None)
     )
     if updated:
-        outbox_record(
+        event_emit(
             event=EmailFailed(submission_id=str(submission.id), recipient=submission.email, reason=reason[:500]),
             correlation_id=str(submission.correlation_id),
             causation_id=causation_id,

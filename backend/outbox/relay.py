@@ -1,9 +1,11 @@
 """The relay: claims unsent outbox rows, publishes them to Kafka, marks them on the delivery report.
 
-Several relays may run at once: a row is claimed by a conditional UPDATE (SQLite has no
-SELECT ... FOR UPDATE), so each row is published by the one relay whose claim matched. A relay that
-dies mid-batch leaves a claim that expires after OUTBOX_CLAIM_SECONDS, and the row is published
-again by whoever claims it next: delivery is at least once, and consumers dedupe by event id.
+Several relays may run at once (a standby, or more throughput): claims are serialized, a row is
+claimed by a conditional UPDATE so each row is published by the one relay whose claim matched, and a
+relay skips every key another relay holds rows of, so one submission's events reach Kafka in the
+order they were written. A relay that dies mid-batch leaves a claim that expires after
+OUTBOX_CLAIM_SECONDS, and the row is published again by whoever claims it next: delivery is at
+least once, and consumers dedupe by event id.
 """
 
 import json
@@ -15,7 +17,7 @@ from datetime import timedelta
 import redis
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -27,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 HEARTBEAT_KEY = "health:relay"
 HEARTBEAT_TTL_SECONDS = 10
+CLAIM_LOCK_ID = 0x0B0C  # PostgreSQL advisory lock: one relay claims at a time
 
 
 def producer_config() -> dict:
@@ -53,27 +56,42 @@ class Relay:
         self.health = FailureClock()  # health means working: the heartbeat says when batches fail
 
     def claim(self) -> list[OutboxEvent]:
-        """Claim up to one batch of unsent rows for this relay, oldest first."""
-        now = timezone.now()
-        claimable = Q(published_at__isnull=True) & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-        ids = list(
-            OutboxEvent.objects.filter(claimable)
-            .order_by("created_at")
-            .values_list("id", flat=True)[: settings.OUTBOX_BATCH_SIZE]
-        )
-        if not ids:
-            return []
-        token = secrets.token_hex(8)
-        OutboxEvent.objects.filter(claimable, id__in=ids).update(
-            claim_token=token,
-            claimed_until=now + timedelta(seconds=settings.OUTBOX_CLAIM_SECONDS),
-            attempts=F("attempts") + 1,
-        )
+        """Claim up to one batch of unsent rows for this relay, oldest first.
+
+        Relays claim one at a time (SQLite's write lock at BEGIN IMMEDIATE; on PostgreSQL a
+        transaction-scoped advisory lock), and a relay never takes a row whose key has a row held by
+        another relay: each submission's events are then published by one relay at a time, in the
+        order they were written, however many relays run.
+        """
+        with transaction.atomic():
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CLAIM_LOCK_ID])
+            now = timezone.now()
+            claimable = Q(published_at__isnull=True) & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
+            held_elsewhere = OutboxEvent.objects.filter(published_at__isnull=True, claimed_until__gte=now).values("key")
+            ids = list(
+                OutboxEvent.objects.filter(claimable)
+                .exclude(key__in=held_elsewhere)
+                .order_by("created_at")
+                .values_list("id", flat=True)[: settings.OUTBOX_BATCH_SIZE]
+            )
+            if not ids:
+                return []
+            token = secrets.token_hex(8)
+            OutboxEvent.objects.filter(claimable, id__in=ids).update(
+                claim_token=token,
+                claimed_until=now + timedelta(seconds=settings.OUTBOX_CLAIM_SECONDS),
+                attempts=F("attempts") + 1,
+            )
         return list(OutboxEvent.objects.filter(claim_token=token, published_at__isnull=True).order_by("created_at"))
 
     def run_once(self, flush_timeout: float = 10.0) -> int:
-        """Publish one claimed batch; return how many rows Kafka confirmed."""
-        rows = self.claim()
+        """Claim and publish one batch; return how many rows Kafka confirmed."""
+        return self.publish(self.claim(), flush_timeout)
+
+    def publish(self, rows: list[OutboxEvent], flush_timeout: float = 10.0) -> int:
+        """Publish claimed rows in order; mark those Kafka confirmed, free the others. Returns the count."""
         if not rows:
             return 0
         delivered: set = set()

@@ -26,10 +26,11 @@ def _redis() -> redis.Redis:
     return _redis_client
 
 
-def outbox_notify() -> None:
-    """Wake the relay now; if the notification is lost the relay's fallback poll finds the row."""
+def outbox_notify(key: str = "") -> None:
+    """Announce a committed event for `key` (a submission id): it wakes the relay and the live views
+    of that submission. If the notification is lost, the relay's poll finds the row anyway."""
     try:
-        _redis().publish(settings.OUTBOX_WAKEUP_CHANNEL, b"1")
+        _redis().publish(settings.OUTBOX_WAKEUP_CHANNEL, key.encode())
     except redis.RedisError as exc:
         logger.warning("outbox wake-up not sent (%s); the relay will poll", exc)
 
@@ -48,7 +49,7 @@ def outbox_record(*, event: Event, correlation_id: str, causation_id: str | None
         event_type=envelope.type,
         payload=encode(envelope).decode(),
     )
-    transaction.on_commit(outbox_notify)
+    transaction.on_commit(lambda: outbox_notify(envelope.subject))
     return envelope
 
 

@@ -30,7 +30,6 @@ STEPS: tuple[Step, ...] = (
     Step("create_crm_lead", remote=True),
 )
 STEP_NAMES = tuple(step.name for step in STEPS)
-COMPLETE_TASK = "workflow.complete_saga"
 FINISH_COMPENSATION_TASK = "workflow.finish_compensation"
 
 
@@ -45,11 +44,17 @@ def compensations_for(*, failed_step: str, done_steps: set[str] | list[str]) -> 
     return list(reversed(to_undo))
 
 
-def forward_chain(submission_id: str):
-    """tag_lead → assign_owner → create_crm_lead → complete_saga, each taking only the id."""
+def forward_chain(submission_id: str, causation_id: str | None = None, app=None):
+    """tag_lead → assign_owner → create_crm_lead, each taking only the id.
+
+    The first step starts the run (naming the event that caused it) and the last one completes it in
+    its own transaction: three tasks for a whole happy saga, no start or end task of their own.
+    """
+    first, *rest = STEPS
     return chain(
-        *(signature(step.task, args=(submission_id,), immutable=True) for step in STEPS),
-        signature(COMPLETE_TASK, args=(submission_id,), immutable=True),
+        signature(first.task, args=(submission_id,), kwargs={"causation_id": causation_id}, immutable=True, app=app),
+        *(signature(step.task, args=(submission_id,), immutable=True, app=app) for step in rest),
+        app=app,
     )
 
 

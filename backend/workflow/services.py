@@ -18,10 +18,10 @@ from events import (
     WorkflowStepFailed,
 )
 from intake.models import Submission
-from outbox.services import outbox_record
+from intake.services import event_emit
 from workflow.crm_client import crm_lead_create, crm_lead_delete_by_external_id
 from workflow.models import Lead, SagaRun, SagaStep
-from workflow.saga import compensation_chain, compensations_for, forward_chain
+from workflow.saga import STEP_NAMES, compensation_chain, compensations_for, forward_chain
 
 logger = logging.getLogger(__name__)
 
@@ -55,31 +55,69 @@ def lead_owner_for(email: str, owners: list[str]) -> str:
 
 
 def _emit(run: SagaRun, event) -> None:
-    outbox_record(event=event, correlation_id=str(run.submission.correlation_id), causation_id=run.causation_id or None)
+    event_emit(event=event, correlation_id=str(run.submission.correlation_id), causation_id=run.causation_id or None)
 
 
 def saga_start(*, submission_id: str, causation_id: str | None = None) -> dict:
-    """Create the saga run and send its forward chain; a repeat re-sends it only while it is RUNNING."""
+    """Send a run's forward chain again (a reconciler re-drive, or a task of an older bridge); the
+    first step creates the run, and steps skip what is done, so a repeat is always safe."""
     if not Submission.objects.filter(id=submission_id).exists():
         logger.warning("saga: no submission %s; nothing to start", submission_id)
         return {"run": None, "created": False, "status": "UNKNOWN_SUBMISSION"}
-    with transaction.atomic():
-        run, created = SagaRun.objects.get_or_create(
-            submission_id=submission_id, defaults={"causation_id": causation_id or ""}
+    run = SagaRun.objects.filter(submission_id=submission_id).first()
+    if run is None or run.status == SagaRun.Status.RUNNING:
+        forward_chain(submission_id, causation_id=causation_id).apply_async()
+    return {"run": run.pk if run else None, "status": run.status if run else SagaRun.Status.RUNNING}
+
+
+def _run_for(submission_id: str, step: str, causation_id: str | None) -> SagaRun:
+    """The saga run; the first step creates it (with its lead) when it does not exist yet."""
+    run = SagaRun.objects.select_related("submission").filter(submission_id=submission_id).first()
+    if run is not None:
+        return run
+    if step != STEP_NAMES[0]:
+        raise SagaRun.DoesNotExist(f"no saga run for {submission_id}")
+    try:
+        with transaction.atomic():
+            SagaRun.objects.create(submission_id=submission_id, causation_id=causation_id or "")
+            Lead.objects.get_or_create(submission_id=submission_id)
+    except IntegrityError:  # a duplicate chain created it first
+        pass
+    return SagaRun.objects.select_related("submission").get(submission_id=submission_id)
+
+
+def _complete(run: SagaRun) -> bool:
+    """End a run whose last step just finished: COMPLETED with WorkflowCompleted, once (in the caller's
+    transaction)."""
+    won = SagaRun.objects.filter(pk=run.pk, status=SagaRun.Status.RUNNING).update(
+        status=SagaRun.Status.COMPLETED, finished_at=timezone.now()
+    )
+    if won:
+        lead = Lead.objects.get(submission_id=run.submission_id)
+        _emit(
+            run,
+            WorkflowCompleted(
+                submission_id=str(run.submission_id), owner=lead.owner, crm_lead_id=lead.crm_lead_id, tags=lead.tags
+            ),
         )
-        Lead.objects.get_or_create(submission_id=submission_id)
-        if run.status == SagaRun.Status.RUNNING:
-            # Steps skip what is done already, so sending the chain again is always safe; it is how
-            # a run whose chain was lost (a crash right after commit) gets going again.
-            transaction.on_commit(lambda: forward_chain(submission_id).apply_async())
-    return {"run": run.pk, "created": created, "status": run.status}
+    return bool(won)
 
 
-def _run_step(submission_id: str, step: str, action: Callable[[SagaRun, Lead], dict]) -> dict:
-    """Run a forward step once: skip it if done, record it with its event in one transaction."""
-    run = SagaRun.objects.select_related("submission").get(submission_id=submission_id)
+def _run_step(
+    submission_id: str, step: str, action: Callable[[SagaRun, Lead], dict], causation_id: str | None = None
+) -> dict:
+    """Run a forward step once: skip it if done, record it with its event in one transaction; the last
+    step also completes the run in that transaction."""
+    if not Submission.objects.filter(id=submission_id).exists():
+        logger.warning("saga: no submission %s; nothing to run", submission_id)
+        return {"step": step, "skipped": True, "status": "UNKNOWN_SUBMISSION"}
+    run = _run_for(submission_id, step, causation_id)
+    last = step == STEP_NAMES[-1]
     existing = SagaStep.objects.filter(run=run, name=step).first()
     if existing is not None:
+        if last and run.status == SagaRun.Status.RUNNING:  # a run that stopped between its step and its end
+            with transaction.atomic():
+                _complete(run)
         return {"step": step, "skipped": True, "result": existing.result}
     if run.status != SagaRun.Status.RUNNING:
         return {"step": step, "skipped": True, "status": run.status}
@@ -92,19 +130,21 @@ def _run_step(submission_id: str, step: str, action: Callable[[SagaRun, Lead], d
             SagaStep.objects.create(run=run, name=step, result=result)
             lead.save()
             _emit(run, WorkflowStepCompleted(submission_id=str(submission_id), step=step, result=result))
+            if last:
+                _complete(run)
     except IntegrityError:  # a duplicate chain finished the same step first
         return {"step": step, "skipped": True, "result": SagaStep.objects.get(run=run, name=step).result}
     return {"step": step, "skipped": False, "result": result}
 
 
-def lead_tag(*, submission_id: str) -> dict:
-    """Step 1: tag the lead."""
+def lead_tag(*, submission_id: str, causation_id: str | None = None) -> dict:
+    """Step 1: tag the lead (and start the run)."""
 
     def action(run: SagaRun, lead: Lead) -> dict:
         lead.tags = lead_tags_for(run.submission)
         return {"tags": lead.tags}
 
-    return _run_step(submission_id, "tag_lead", action)
+    return _run_step(submission_id, "tag_lead", action, causation_id)
 
 
 def lead_assign_owner(*, submission_id: str) -> dict:
@@ -141,20 +181,11 @@ def crm_lead_push(*, submission_id: str) -> dict:
 
 @transaction.atomic
 def saga_complete(*, submission_id: str) -> dict:
-    """End a run whose steps all finished: WorkflowCompleted, once."""
+    """End a run whose steps all finished (the last step does this itself; kept for older chains)."""
     run = SagaRun.objects.select_related("submission").get(submission_id=submission_id)
-    won = SagaRun.objects.filter(pk=run.pk, status=SagaRun.Status.RUNNING).update(
-        status=SagaRun.Status.COMPLETED, finished_at=timezone.now()
-    )
-    if won:
-        lead = Lead.objects.get(submission_id=submission_id)
-        _emit(
-            run,
-            WorkflowCompleted(
-                submission_id=str(submission_id), owner=lead.owner, crm_lead_id=lead.crm_lead_id, tags=lead.tags
-            ),
-        )
-    return {"completed": bool(won)}
+    if set(SagaStep.objects.filter(run=run).values_list("name", flat=True)) != set(STEP_NAMES):
+        return {"completed": False}
+    return {"completed": _complete(run)}
 
 
 def saga_fail(*, submission_id: str, step: str, reason: str) -> dict:

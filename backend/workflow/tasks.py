@@ -50,14 +50,14 @@ class UndoStepTask(Task):
 
 @shared_task(name="workflow.start_saga", acks_late=True)
 def start_saga(submission_id: str, causation_id: str | None = None) -> dict:
-    """Start (or resume) the lead saga of a submission."""
+    """Send a saga's forward chain (the bridge sends the chain itself; kept for re-drives by name)."""
     return services.saga_start(submission_id=submission_id, causation_id=causation_id)
 
 
 @shared_task(name="workflow.tag_lead", base=ForwardStepTask, step_name="tag_lead", **STEP_OPTIONS)
-def tag_lead(submission_id: str) -> dict:
-    """Saga step 1."""
-    return services.lead_tag(submission_id=submission_id)
+def tag_lead(submission_id: str, causation_id: str | None = None) -> dict:
+    """Saga step 1 (it starts the run)."""
+    return services.lead_tag(submission_id=submission_id, causation_id=causation_id)
 
 
 @shared_task(name="workflow.assign_owner", base=ForwardStepTask, step_name="assign_owner", **STEP_OPTIONS)
@@ -68,13 +68,13 @@ def assign_owner(submission_id: str) -> dict:
 
 @shared_task(name="workflow.create_crm_lead", base=ForwardStepTask, step_name="create_crm_lead", **STEP_OPTIONS)
 def create_crm_lead(submission_id: str) -> dict:
-    """Saga step 3."""
+    """Saga step 3 (it completes the run)."""
     return services.crm_lead_push(submission_id=submission_id)
 
 
 @shared_task(name="workflow.complete_saga", acks_late=True)
 def complete_saga(submission_id: str) -> dict:
-    """End of the forward chain."""
+    """End of a forward chain sent by an older release (the last step now completes the run)."""
     return services.saga_complete(submission_id=submission_id)
 
 

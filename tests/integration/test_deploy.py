@@ -37,7 +37,8 @@ def deploy_env():
         "KAFKA_DATA_DIR": str(tmp / "kafka"),
         "KAFKA_HEAP_OPTS": TEST_KAFKA_HEAP,
         "API_PUBLIC_URL": f"http://127.0.0.1:{ports['API_PORT']}",
-        "WORKER_CONCURRENCY": "4",
+        "MAILER_CONCURRENCY": "4",
+        "WORKFLOW_CONCURRENCY": "4",
         "API_WORKERS": "1",
     }
     yield env
@@ -105,7 +106,8 @@ def test_start_status_stop_as_a_user_runs_them(deploy_env):
         "smtp",
         "crm",
         "api",
-        "worker",
+        "mailer",
+        "workflow-agent",
         "relay",
         "bridge",
         "reconciler",
@@ -113,7 +115,7 @@ def test_start_status_stop_as_a_user_runs_them(deploy_env):
         "frontend",
     }
     assert all(row[0] == "RUNNING" and row[1] == "ok" for row in rows.values()), status.stdout
-    assert "kafka      RUNNING    ok (events.contact_form: 3 partitions)" in status.stdout
+    assert "kafka           RUNNING    ok (events.contact_form: 3 partitions)" in status.stdout
 
     api = f"http://127.0.0.1:{deploy_env['API_PORT']}"
     created = submit_to(api, "deploy@example.org")

@@ -1,4 +1,4 @@
-"""One submission through real servers: broker, Redis, SMTP catcher, CRM, worker, relay, bridge, API."""
+"""One submission through real servers: broker, Redis, SMTP catcher, CRM, workers, relay, bridge, API."""
 
 import json
 import uuid
@@ -119,7 +119,7 @@ def _bridge_settled(stack, upto: dict[int, int]) -> bool:
     # Nothing queued, and nothing in flight: every task that matters here is acks_late, so a task
     # being executed sits in the transport's "unacked" hash until it returns.
     client = stack.redis()
-    return client.llen("celery") == 0 and client.hlen("unacked") == 0
+    return client.llen("mail") == 0 and client.llen("workflow") == 0 and client.hlen("unacked") == 0
 
 
 @pytest.mark.parametrize("forget_handoffs", [False, True], ids=["bridge-dedupes", "tasks-dedupe"])

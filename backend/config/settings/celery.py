@@ -48,7 +48,11 @@ RECONCILE_INTERVAL = env.float("RECONCILE_INTERVAL", default=5.0)
 RECONCILE_STALL_SECONDS = env.int("RECONCILE_STALL_SECONDS", default=60)
 # Above this many queued tasks the reconciler re-drives nothing (a backlog, not a loss).
 RECONCILE_BACKLOG_LIMIT = env.int("RECONCILE_BACKLOG_LIMIT", default=100)
-CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Two queues, each with its own worker (the proof of concept's mailer and workflow-agent): mail on
+# "mail", the saga and everything else on "workflow". The bridge routes the same way (bridge/handlers.py).
+CELERY_TASK_DEFAULT_QUEUE = "workflow"
+CELERY_TASK_ROUTES = {"mailer.*": {"queue": "mail"}}
+CELERY_QUEUES_WATCHED = ("mail", "workflow")
 
 # A relay, bridge or reconciler that has failed at every attempt for this long is reported down.
 HEALTH_STUCK_SECONDS = env.int("HEALTH_STUCK_SECONDS", default=30)

@@ -1,51 +1,76 @@
 import socket
 from datetime import UTC, datetime
 
+from celery import Celery
+from django.conf import settings
+
 from bridge.config import BridgeConfig
-from bridge.handlers import Dispatch
+from bridge.consumer import make_celery
+from bridge.handlers import Dispatch, report_handoffs
 from bridge.routing import ROUTES
-from events import EVENT_TYPES, ContactFormSubmitted, EmailDispatched, decode, make_envelope
+from events import EVENT_TYPES, ContactFormSubmitted, EmailDispatched, make_envelope
 
 
-class RecordingCelery:
-    """Records send_task calls: the bridge only ever sends tasks by name."""
+class RecordingCelery(Celery):
+    """A real app (chains need its configuration) whose sends are recorded instead of queued."""
 
     def __init__(self):
+        super().__init__("recording", set_as_current=False)
         self.sent = []
 
-    def send_task(self, name, args):
-        self.sent.append((name, args))
+    def send_task(self, name, args=None, kwargs=None, **options):
+        self.sent.append((name, list(args), kwargs or {}, options.get("chain")))
 
 
-def dispatch(envelope):
-    celery = RecordingCelery()
+def dispatch(envelope, celery=None):
+    celery = celery or RecordingCelery()
     handler = ROUTES[(envelope.type, envelope.dataversion)]
-    handler(envelope, Dispatch(celery=celery, delivered_at=datetime(2026, 1, 1, tzinfo=UTC)))
+    state = Dispatch(celery=celery, delivered_at=datetime(2026, 1, 1, tzinfo=UTC))
+    if handler is not None:
+        handler(envelope, state)
+    report_handoffs(state)
     return celery.sent
+
+
+def submitted(submission_id="s-1"):
+    return make_envelope(
+        ContactFormSubmitted(submission_id=submission_id, name="n", email="e@x.org", message="m"),
+        source="t",
+        correlation_id="c",
+    )
 
 
 def test_every_event_type_has_a_route():
     assert set(ROUTES) == set(EVENT_TYPES)
 
 
-def test_submitted_event_is_recorded_then_starts_the_mailer_and_the_workflow():
-    envelope = make_envelope(
-        ContactFormSubmitted(submission_id="s-1", name="n", email="e@x.org", message="m"),
-        source="t",
-        correlation_id="c",
-    )
+def test_a_submission_starts_the_mailer_and_the_saga_chain_then_the_batch_reports_its_hand_off():
+    envelope = submitted()
     sent = dispatch(envelope)
-    assert [name for name, _ in sent] == ["intake.record_event", "mailer.send_confirmation", "workflow.start_saga"]
-    recorded, when = sent[0][1]
-    assert decode(recorded) == envelope and when == "2026-01-01T00:00:00+00:00"
-    assert sent[1][1] == ["s-1", envelope.id] and sent[2][1] == ["s-1", envelope.id]
+    assert [name for name, *_ in sent] == ["mailer.send_confirmation", "workflow.tag_lead", "intake.record_handoffs"]
+    assert sent[0][1] == ["s-1", envelope.id]
+    _, args, kwargs, rest = sent[1]
+    assert args == ["s-1"] and kwargs == {"causation_id": envelope.id}
+    # Celery's chain: the steps still to run, last first.
+    assert [step["task"] for step in rest] == ["workflow.create_crm_lead", "workflow.assign_owner"]
+    assert sent[2][1] == [[[envelope.id, "s-1", "2026-01-01T00:00:00+00:00"]]]
 
 
-def test_later_events_only_reach_the_timeline():
+def test_later_events_hand_nothing_off():
     envelope = make_envelope(
         EmailDispatched(submission_id="s", recipient="r", message_id="m"), source="t", correlation_id="c"
     )
-    assert [name for name, _ in dispatch(envelope)] == ["intake.record_event"]
+    assert ROUTES[(envelope.type, envelope.dataversion)] is None
+    assert dispatch(envelope) == []
+
+
+def test_the_bridge_routes_tasks_to_the_queues_the_workers_consume():
+    celery = make_celery(BridgeConfig())
+    assert celery.conf.task_routes == settings.CELERY_TASK_ROUTES
+    assert celery.conf.task_default_queue == settings.CELERY_TASK_DEFAULT_QUEUE
+    assert {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()} | {
+        settings.CELERY_TASK_DEFAULT_QUEUE
+    } == set(settings.CELERY_QUEUES_WATCHED)
 
 
 def test_config_reads_the_environment_over_defaults(monkeypatch):

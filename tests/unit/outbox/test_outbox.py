@@ -4,7 +4,7 @@ import pytest
 from confluent_kafka import KafkaError
 from django.db import transaction
 
-from events import ContactFormSubmitted, decode
+from events import ContactFormSubmitted, EmailDispatched, decode
 from intake.models import Submission
 from intake.services import submission_create
 from outbox.models import OutboxEvent
@@ -112,6 +112,28 @@ def test_two_relays_never_claim_the_same_row():
     first = make_relay(RecordingProducer()).claim()
     second = make_relay(RecordingProducer()).claim()
     assert len(first) == 5 and second == []
+
+
+def emit_later_event(submission) -> None:
+    with transaction.atomic():
+        outbox_record(
+            event=EmailDispatched(submission_id=str(submission.id), recipient=submission.email, message_id="m"),
+            correlation_id=str(submission.correlation_id),
+        )
+
+
+def test_a_relay_skips_every_key_another_relay_holds_so_one_submissions_events_stay_in_order(settings):
+    settings.OUTBOX_BATCH_SIZE = 2
+    first, second = (submission_create(name=f"P{n}", email=f"p{n}@example.org", message="Hi") for n in range(2))
+    emit_later_event(first)  # first's second event, written after second's first
+    relay_a, relay_b = make_relay(RecordingProducer()), make_relay(RecordingProducer())
+    held = relay_a.claim()  # the two oldest rows: first's submission event and second's
+    assert [row.key for row in held] == [str(first.id), str(second.id)]
+    # first's EmailDispatched is unclaimed, but relay A still holds first's earlier event.
+    assert relay_b.claim() == []
+    assert relay_a.publish(held) == 2  # A publishes what it holds, which frees the key
+    taken = relay_b.claim()
+    assert [(row.key, row.event_type) for row in taken] == [(str(first.id), "EmailDispatched")]
 
 
 def test_claims_are_in_creation_order():

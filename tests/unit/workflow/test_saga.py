@@ -23,10 +23,11 @@ def test_unknown_step_is_an_error():
         compensations_for(failed_step="bake_cake", done_steps=[])
 
 
-def test_forward_chain_runs_the_steps_in_order_then_completes():
-    names = [task.task for task in forward_chain("s-1").tasks]
-    assert names == ["workflow.tag_lead", "workflow.assign_owner", "workflow.create_crm_lead", "workflow.complete_saga"]
-    assert all(task.args == ("s-1",) and task.immutable for task in forward_chain("s-1").tasks)
+def test_forward_chain_is_the_three_steps_in_order_the_first_naming_the_cause():
+    tasks = forward_chain("s-1", causation_id="e-1").tasks
+    assert [task.task for task in tasks] == ["workflow.tag_lead", "workflow.assign_owner", "workflow.create_crm_lead"]
+    assert all(task.args == ("s-1",) and task.immutable for task in tasks)
+    assert tasks[0].kwargs == {"causation_id": "e-1"} and not tasks[1].kwargs
 
 
 def test_compensation_chain_runs_the_undos_given_then_finishes():

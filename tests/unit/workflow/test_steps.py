@@ -21,13 +21,42 @@ def start(submission):
     Lead.objects.create(submission=submission)
 
 
-def test_start_creates_the_run_once_and_sends_the_chain_while_running(django_capture_on_commit_callbacks):
+def test_the_first_step_starts_the_run_once_naming_its_cause():
     submission = SubmissionFactory()
-    with django_capture_on_commit_callbacks() as callbacks:
-        first = services.saga_start(submission_id=str(submission.id))
-        again = services.saga_start(submission_id=str(submission.id))
-    assert first["created"] is True and again["created"] is False
-    assert SagaRun.objects.count() == 1 and len(callbacks) == 2
+    services.lead_tag(submission_id=str(submission.id), causation_id="event-1")
+    services.lead_tag(submission_id=str(submission.id), causation_id="event-2")
+    run = SagaRun.objects.get(submission=submission)
+    assert run.causation_id == "event-1" and run.status == SagaRun.Status.RUNNING
+    assert Lead.objects.filter(submission=submission).count() == 1
+
+
+def test_a_later_step_without_a_run_fails_rather_than_starting_one():
+    submission = SubmissionFactory()
+    with pytest.raises(SagaRun.DoesNotExist):
+        services.lead_assign_owner(submission_id=str(submission.id))
+    assert not SagaRun.objects.exists()
+
+
+def test_the_last_step_completes_the_run_in_its_own_transaction(monkeypatch):
+    monkeypatch.setattr(services, "crm_lead_create", lambda **_: "crm-7")
+    submission = SubmissionFactory()
+    for step in (services.lead_tag, services.lead_assign_owner, services.crm_lead_push):
+        step(submission_id=str(submission.id))
+    run = SagaRun.objects.get(submission=submission)
+    assert run.status == SagaRun.Status.COMPLETED and run.finished_at is not None
+    assert [t for t, _ in event_types(submission)] == ["WorkflowStepCompleted"] * 3 + ["WorkflowCompleted"]
+    services.crm_lead_push(submission_id=str(submission.id))  # a repeat completes nothing twice
+    assert [t for t, _ in event_types(submission)].count("WorkflowCompleted") == 1
+
+
+def test_a_run_stopped_between_its_last_step_and_its_end_is_completed_by_a_repeat(monkeypatch):
+    monkeypatch.setattr(services, "crm_lead_create", lambda **_: "crm-8")
+    submission = SubmissionFactory()
+    for step in (services.lead_tag, services.lead_assign_owner, services.crm_lead_push):
+        step(submission_id=str(submission.id))
+    SagaRun.objects.filter(submission=submission).update(status=SagaRun.Status.RUNNING)  # an older release's gap
+    assert services.crm_lead_push(submission_id=str(submission.id))["skipped"] is True
+    assert SagaRun.objects.get(submission=submission).status == SagaRun.Status.COMPLETED
 
 
 def test_a_step_that_ran_already_is_skipped_with_its_first_result():
@@ -76,12 +105,16 @@ def test_second_failure_report_starts_no_second_compensation(django_capture_on_c
     assert [t for t, _ in event_types(submission)].count("WorkflowStepFailed") == 1
 
 
-def test_completion_is_emitted_once():
+def test_an_older_chains_complete_task_ends_only_a_run_whose_steps_all_finished(monkeypatch):
+    monkeypatch.setattr(services, "crm_lead_create", lambda **_: "crm-9")
     submission = SubmissionFactory()
     start(submission)
-    assert services.saga_complete(submission_id=str(submission.id)) == {"completed": True}
     assert services.saga_complete(submission_id=str(submission.id)) == {"completed": False}
-    assert [t for t, _ in event_types(submission)] == ["WorkflowCompleted"]
+    services.lead_tag(submission_id=str(submission.id))
+    services.lead_assign_owner(submission_id=str(submission.id))
+    services.crm_lead_push(submission_id=str(submission.id))
+    assert services.saga_complete(submission_id=str(submission.id)) == {"completed": False}  # done already
+    assert [t for t, _ in event_types(submission)].count("WorkflowCompleted") == 1
 
 
 def test_forward_steps_stop_once_the_run_is_compensating():
