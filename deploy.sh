@@ -14,7 +14,7 @@ VENV="${VENV:-$REPO_DIR/.venv}"
 export VENV_BIN="$VENV/bin"
 SUPERVISOR_CONF="$REPO_DIR/deploy/supervisord.conf"
 INFRA=(kafka redis smtp)
-APPS=(crm api mailer workflow-agent relay bridge reconciler flower frontend)
+APPS=(crm api stream mailer workflow-agent relay bridge reconciler flower frontend)
 HEALTH_TIMEOUT="${HEALTH_TIMEOUT:-90}"
 
 step() { printf '==> %s\n' "$*"; }
@@ -53,14 +53,22 @@ load_env() {
     done <"$file"
   fi
   export API_PORT="${API_PORT:-5000}" KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092}"
+  export STREAM_PORT="${STREAM_PORT:-5001}"
+  export STREAM_PUBLIC_URL="${STREAM_PUBLIC_URL:-http://localhost:$STREAM_PORT}"
+  # Each live viewer is a socket of the stream process: supervisord raises its children's limit to
+  # this, within the hard limit (above it supervisord would refuse to start).
+  local hard_fds
+  hard_fds="$(ulimit -Hn)"
+  [[ "$hard_fds" =~ ^[0-9]+$ ]] || hard_fds=16384
+  export SUPERVISOR_MINFDS="$((hard_fds < 16384 ? hard_fds : 16384))"
   export REDIS_PORT="${REDIS_PORT:-6379}" SMTP_PORT="${SMTP_PORT:-1025}" MAILDEV_WEB_PORT="${MAILDEV_WEB_PORT:-1080}"
   export CRM_PORT="${CRM_PORT:-8001}" FLOWER_PORT="${FLOWER_PORT:-5555}" FRONTEND_PORT="${FRONTEND_PORT:-3000}"
   export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-config.settings.base}"
   export BIND_HOST="${BIND_HOST:-127.0.0.1}" API_WORKERS="${API_WORKERS:-2}"
-  export MAILER_CONCURRENCY="${MAILER_CONCURRENCY:-8}" WORKFLOW_CONCURRENCY="${WORKFLOW_CONCURRENCY:-8}"
+  export MAILER_CONCURRENCY="${MAILER_CONCURRENCY:-8}" WORKFLOW_CONCURRENCY="${WORKFLOW_CONCURRENCY:-8}" WORKER_NICE="${WORKER_NICE:-10}"
   export CELERY_BROKER_URL="${CELERY_BROKER_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
   export CRM_API_BASE="${CRM_API_BASE:-http://127.0.0.1:$CRM_PORT/crm/api}"
-  export FLOWER_UNAUTHENTICATED_API="${FLOWER_UNAUTHENTICATED_API:-true}"
+  export FLOWER_UNAUTHENTICATED_API="${FLOWER_UNAUTHENTICATED_API:-true}" FLOWER_MAX_TASKS="${FLOWER_MAX_TASKS:-5000}"
   local first="${KAFKA_BOOTSTRAP_SERVERS%%,*}"
   export KAFKA_HOST="${first%:*}" KAFKA_PORT="${first##*:}"
   export KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
@@ -160,7 +168,7 @@ running() {
 
 check_ports() {
   local taken=() entry name var port
-  for entry in "api API_PORT" "kafka KAFKA_PORT" "kafka-controller KAFKA_CONTROLLER_PORT" "redis REDIS_PORT" \
+  for entry in "api API_PORT" "stream STREAM_PORT" "kafka KAFKA_PORT" "kafka-controller KAFKA_CONTROLLER_PORT" "redis REDIS_PORT" \
     "smtp SMTP_PORT" "smtp-web MAILDEV_WEB_PORT" "crm CRM_PORT" "flower FLOWER_PORT" "frontend FRONTEND_PORT"; do
     read -r name var <<<"$entry"
     port="${!var}"
@@ -300,6 +308,7 @@ print_urls() {
   Frontend          http://localhost:$FRONTEND_PORT
   API               http://localhost:$API_PORT/api/submissions/
   API docs          http://localhost:$API_PORT/api/docs/  (schema: /api/schema/)
+  Live progress     $STREAM_PUBLIC_URL/api/submissions/<id>/events  (server-sent events)
   Admin             http://localhost:$API_PORT/admin/  (create a user: .venv/bin/python manage.py createsuperuser)
   Flower            http://localhost:$FLOWER_PORT
   SMTP catcher UI   http://localhost:$MAILDEV_WEB_PORT  (SMTP on port $SMTP_PORT)
@@ -344,6 +353,66 @@ run_chaos() {  # run_chaos [N] [CASE...]: the fault suite at N submissions per c
   ensure_npm "$REPO_DIR/deploy/smtp"
   step "fault suite: $count submissions at 30/s per case (its own servers on free ports)"
   "$VENV_BIN/python" -m tests.faults --count "$count" "$@"
+}
+
+start_bench_postgres() {  # start_bench_postgres DIR PORT: a throwaway PostgreSQL cluster for the benchmark
+  local dir="$1" port="$2" bin as=()
+  ensure_apt postgresql
+  bin="$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d | sort -V | tail -n 1)"
+  [[ -x "$bin/initdb" ]] || fail "PostgreSQL's initdb not found under /usr/lib/postgresql"
+  mkdir -p "$dir"
+  if [[ "$(id -u)" == 0 ]]; then chown postgres "$dir"; as=(runuser -u postgres --); fi  # initdb refuses root
+  quiet "initdb" "${as[@]}" "$bin/initdb" -D "$dir" -A trust -U postgres
+  quiet "pg_ctl start" "${as[@]}" "$bin/pg_ctl" -D "$dir" -w -l "$dir/server.log" \
+    -o "-p $port -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB" start
+  quiet "createdb" "${as[@]}" "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres intake
+  BENCH_PG_STOP=("${as[@]}" "$bin/pg_ctl" -D "$dir" -m fast stop)
+  export BENCH_EXTRA_PIDS="postgresql=$(head -n 1 "$dir/postmaster.pid")"  # its CPU and memory count too
+  export DATABASE_URL="postgres://postgres@127.0.0.1:$port/intake"
+}
+
+run_bench() {  # run_bench [--smoke] [--no-viewers] [--postgresql]: the stack on its own ports and data
+  local args=() arg postgres=0
+  for arg in "$@"; do
+    case "$arg" in
+      --smoke | --no-viewers) args+=("$arg") ;;
+      --postgresql) postgres=1 ;;
+      *) fail "usage: ./deploy.sh bench [--smoke] [--no-viewers] [--postgresql]" ;;
+    esac
+  done
+  # Its own ports, data and run directory (a running stack stays untouched), each overridable.
+  export RUN_DIR="${BENCH_RUN_DIR:-$REPO_DIR/.run-bench}" ENV_FILE=/dev/null
+  local data="${BENCH_DATA_DIR:-$REPO_DIR/data/bench}" database
+  database="$([[ $postgres == 1 ]] && echo postgresql || echo sqlite)"
+  local out="${BENCH_OUT:-$REPO_DIR/bench-results/$database}"
+  export API_PORT="${API_PORT:-5100}" STREAM_PORT="${STREAM_PORT:-5101}" CRM_PORT="${CRM_PORT:-8101}"
+  export REDIS_PORT="${REDIS_PORT:-6479}" SMTP_PORT="${SMTP_PORT:-1125}" MAILDEV_WEB_PORT="${MAILDEV_WEB_PORT:-1180}"
+  export FLOWER_PORT="${FLOWER_PORT:-5655}" FRONTEND_PORT="${FRONTEND_PORT:-3100}"
+  export KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9192}" KAFKA_DATA_DIR="$data/kafka"
+  export DATABASE_URL="${BENCH_DATABASE_URL:-sqlite:///$data/db.sqlite3}"
+  export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')}"
+  # As users run it, with the per-address limit lifted (one client sends everything) and the
+  # synchronous baseline endpoint on for the comparison.
+  export SUBMISSION_RATE_LIMIT="1000000/minute" BENCH_BASELINE=true LOG_LEVEL="${LOG_LEVEL:-WARNING}"
+  load_env
+  ensure_python test
+  if running; then local_stop; fi
+  rm -rf "$data" "$RUN_DIR"
+  mkdir -p "$data"
+  BENCH_PG_STOP=()
+  if [[ $postgres == 1 ]]; then
+    step "starting a throwaway PostgreSQL for the benchmark (${data#"$REPO_DIR"/}/pg)"
+    start_bench_postgres "$data/pg" "${BENCH_PG_PORT:-5532}"
+  fi
+  step "starting the stack for the benchmark (run directory ${RUN_DIR#"$REPO_DIR"/}, data ${data#"$REPO_DIR"/})"
+  local_start
+  local code=0
+  step "benchmark${args[*]:+ (${args[*]})} on $([[ $postgres == 1 ]] && echo PostgreSQL || echo SQLite): load from a separate process on loopback"
+  "$VENV_BIN/python" -m tests.benchmarks.bench --out "$out" "${args[@]}" || code=$?
+  local_stop
+  [[ ${#BENCH_PG_STOP[@]} -eq 0 ]] || quiet "pg_ctl stop" "${BENCH_PG_STOP[@]}"
+  [[ -n "${BENCH_KEEP_DATA:-}" ]] || rm -rf "$data"
+  return $code
 }
 
 # --- Docker Compose ------------------------------------------------------------------------------
@@ -394,9 +463,15 @@ Usage: ./deploy.sh COMMAND [ARGS]
                         broker-api-versions configs log-dirs delete-records metadata-quorum features)
   test [PYTEST ARGS]    install test dependencies and run every test (vitest, then pytest)
   chaos [N] [CASE...]   the fault suite at N submissions per case (default 300), one line per case
+  bench [--smoke] [--postgresql]
+                        the benchmark: starts the stack on its own ports and data (Flower on, the
+                        rate limit lifted), drives it from a separate process, prints a table and
+                        writes bench-results/bench.json and bench-results/bench.png (about 15 min;
+                        --smoke: a minute, that it works; --postgresql: on a throwaway PostgreSQL
+                        cluster instead of SQLite; --no-viewers: skip the live-viewer phase)
   help                  this text
 
-Services: kafka redis smtp crm api mailer workflow-agent relay bridge reconciler flower frontend
+Services: kafka redis smtp crm api stream mailer workflow-agent relay bridge reconciler flower frontend
 Mode: Docker Compose when a Docker engine answers, else local processes under supervisord
       (DEPLOY_MODE=local|compose forces one). Settings: .env (see .env.example).
 EOF
@@ -407,12 +482,13 @@ main() {
   [[ $# -gt 0 ]] && shift
   case "$cmd" in
     help | -h | --help) usage; return 0 ;;
-    start | stop | restart | status | logs | restart-service | stop-service | build | cleanup | test | kafka | chaos) ;;
+    start | stop | restart | status | logs | restart-service | stop-service | build | cleanup | test | kafka | chaos | bench) ;;
     *) usage >&2; fail "unknown command '$cmd'" ;;
   esac
   # Tests start their own servers with their own settings: a developer's .env must not leak in.
   if [[ "$cmd" == test ]]; then run_tests "$@"; return; fi
   if [[ "$cmd" == chaos ]]; then run_chaos "$@"; return; fi
+  if [[ "$cmd" == bench ]]; then run_bench "$@"; return; fi
   load_env
   if use_compose; then compose_cmd "$cmd" "$@"; return; fi
   case "$cmd" in

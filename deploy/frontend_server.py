@@ -1,4 +1,5 @@
-"""Serves the frontend's production build on FRONTEND_PORT: static files, /health, /config.json.
+"""Serves the frontend's production build on FRONTEND_PORT: static files, /health, /config.json (the
+API's and the live stream's public addresses).
 
 Any other path gets index.html, so the app's own routes (/demo, /submissions/<id>) survive a reload.
 """
@@ -11,6 +12,7 @@ from whitenoise import WhiteNoise
 
 DIST = Path(os.environ.get("FRONTEND_DIST", Path(__file__).resolve().parent.parent / "frontend" / "dist"))
 API_PUBLIC_URL = os.environ.get("API_PUBLIC_URL") or f"http://localhost:{os.environ.get('API_PORT', '5000')}"
+STREAM_PUBLIC_URL = os.environ.get("STREAM_PUBLIC_URL") or f"http://localhost:{os.environ.get('STREAM_PORT', '5001')}"
 
 
 def _fallback(environ, start_response):
@@ -22,7 +24,8 @@ def _fallback(environ, start_response):
         return [body]
     if path == "/config.json":
         start_response("200 OK", [("Content-Type", "application/json"), ("Cache-Control", "no-store")])
-        return [json.dumps({"apiBase": API_PUBLIC_URL.rstrip("/")}).encode()]
+        config = {"apiBase": API_PUBLIC_URL.rstrip("/"), "streamBase": STREAM_PUBLIC_URL.rstrip("/")}
+        return [json.dumps(config).encode()]
     index = DIST / "index.html"
     if not index.is_file():
         start_response("503 Service Unavailable", [("Content-Type", "text/plain")])

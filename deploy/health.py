@@ -133,6 +133,16 @@ def check_redis() -> str:
     return "PONG"
 
 
+def check_stream() -> str:
+    """The stream process answers and hears the wake-up channel (without it, it only reads every 5 s)."""
+    url = f"http://127.0.0.1:{_env('STREAM_PORT', '5001')}/health"
+    with urllib.request.urlopen(url, timeout=TIMEOUT) as response:  # noqa: S310 (a loopback URL)
+        body = json.loads(response.read())
+    if not body.get("subscribed"):
+        raise RuntimeError("not subscribed to the wake-up channel (is Redis up?)")
+    return f"HTTP {response.status}, {body.get('viewers', 0)} live viewers"
+
+
 def check_worker(service: str) -> str:
     """The Celery workers of one service (named SERVICE@host) answer a ping."""
     from celery import Celery
@@ -151,6 +161,7 @@ CHECKS = {
     "smtp": lambda: _http(f"http://127.0.0.1:{_env('MAILDEV_WEB_PORT', '1080')}/api/healthz"),
     "crm": lambda: _http(f"http://127.0.0.1:{_env('CRM_PORT', '8001')}/crm/health"),
     "api": lambda: _http(f"http://127.0.0.1:{_env('API_PORT', '5000')}/health"),
+    "stream": check_stream,
     "mailer": lambda: check_worker("mailer"),
     "workflow-agent": lambda: check_worker("workflow-agent"),
     "relay": lambda: _heartbeat("health:relay"),

@@ -1,8 +1,8 @@
 """Real servers for tests and benchmarks: each on a free loopback port, waited on, and stopped.
 
 `Stack` starts the whole pipeline as local processes: Apache Kafka (one KRaft node, its log in the
-stack's temporary directory), Redis, the SMTP catcher, the mock CRM, the API, the two Celery workers, the
-relay and the bridge.
+stack's temporary directory), Redis, the SMTP catcher, the mock CRM, the API, the live stream, the two
+Celery workers, the relay and the bridge.
 """
 
 import os
@@ -158,7 +158,17 @@ class Stack:
         self.procs = Processes(self.tmp)
         self.ports = {
             name: free_port()
-            for name in ("kafka", "kafka_controller", "redis", "smtp", "maildev_web", "crm", "api", "frontend")
+            for name in (
+                "kafka",
+                "kafka_controller",
+                "redis",
+                "smtp",
+                "maildev_web",
+                "crm",
+                "api",
+                "stream",
+                "frontend",
+            )
         }
         self.topic = "events.contact_form"
         self.env = {
@@ -191,6 +201,8 @@ class Stack:
             "SUBMISSION_RATE_LIMIT": "10000/minute",
             "API_PORT": str(self.ports["api"]),
             "API_PUBLIC_URL": f"http://127.0.0.1:{self.ports['api']}",
+            "STREAM_PORT": str(self.ports["stream"]),
+            "STREAM_PUBLIC_URL": f"http://127.0.0.1:{self.ports['stream']}",
             "CORS_ORIGINS": f"http://127.0.0.1:{self.ports['frontend']},http://localhost:{self.ports['frontend']}",
             **(extra_env or {}),
         }
@@ -201,6 +213,10 @@ class Stack:
     @property
     def api(self) -> str:
         return f"http://127.0.0.1:{self.ports['api']}"
+
+    @property
+    def stream(self) -> str:
+        return f"http://127.0.0.1:{self.ports['stream']}"
 
     @property
     def crm(self) -> str:
@@ -269,6 +285,14 @@ class Stack:
         self._gunicorn("api", self.ports["api"], self.env)
         wait_until(lambda: http_ok(f"{self.api}/health"), what="api")
 
+    def start_stream(self) -> None:
+        """The live stream as deploy/supervisord.conf runs it: uvicorn, its own settings module."""
+        cmd = [str(BIN / "uvicorn"), "--app-dir", "backend", "config.asgi:application", "--host", "127.0.0.1"]
+        cmd += ["--port", str(self.ports["stream"]), "--no-access-log", "--timeout-graceful-shutdown", "5"]
+        env = {**self.env, "DJANGO_SETTINGS_MODULE": "config.settings.stream"}
+        self.procs.start("stream", [*cmd, "--lifespan", "off"], env)
+        wait_until(lambda: requests.get(f"{self.stream}/health", timeout=2).json()["subscribed"], what="stream")
+
     def start_relay(self) -> None:
         self.redis().delete("health:relay")
         self.procs.start("relay", [str(BIN / "python"), "manage.py", "relay"], self.env)
@@ -277,6 +301,7 @@ class Stack:
     def start_apps(self) -> None:
         self.start_crm()
         self.start_api()
+        self.start_stream()
         self.start_workers()
         self.start_relay()
         self.start_reconciler()
@@ -368,6 +393,7 @@ class Stack:
             "relay": Stack.start_relay,
             "reconciler": Stack.start_reconciler,
             "api": Stack.start_api,
+            "stream": Stack.start_stream,
             "crm": Stack.start_crm,
         }
         self.supervising = threading.Event()
@@ -410,5 +436,5 @@ class Stack:
     def logs(self) -> str:
         return "\n".join(
             f"==== {name}\n{self.procs.log(name)[-4000:]}"
-            for name in ("relay", "bridge", "reconciler", "mailer", "workflow-agent", "api", "crm")
+            for name in ("relay", "bridge", "reconciler", "mailer", "workflow-agent", "api", "stream", "crm")
         )

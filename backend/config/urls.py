@@ -7,14 +7,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from health_check.views import HealthCheckView
 from redis.asyncio import Redis
 
-from intake.api import SubmissionDetailApi, SubmissionListCreateApi, submission_events_api
+from intake.api import SubmissionDetailApi, SubmissionListCreateApi
+from intake.baseline import SubmissionBaselineApi
 
 admin.site.site_header = "Contact intake: operations"
 
 urlpatterns = [
     path("api/submissions/", SubmissionListCreateApi.as_view(), name="submission-list"),
     path("api/submissions/<uuid:submission_id>/", SubmissionDetailApi.as_view(), name="submission-detail"),
-    path("api/submissions/<uuid:submission_id>/events", submission_events_api, name="submission-events"),
+    path("api/baseline/submissions/", SubmissionBaselineApi.as_view(), name="submission-baseline"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),

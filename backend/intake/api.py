@@ -1,12 +1,6 @@
-"""The submissions API: accept a submission, show its progress (also live, as server-sent events)."""
-
-import json
-import time
+"""The submissions API: accept a submission, show its progress (live progress: intake.stream)."""
 
 from django.conf import settings
-from django.core.serializers.json import DjangoJSONEncoder
-from django.db import close_old_connections
-from django.http import StreamingHttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
@@ -16,7 +10,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from intake.models import Submission
-from intake.selectors import FINAL_STATUSES, submission_state
+from intake.selectors import submission_state
 from intake.services import submission_create
 from intake.throttling import SubmissionRateThrottle
 from intake.validators import no_control_characters, no_control_characters_multiline
@@ -130,40 +124,3 @@ class SubmissionDetailApi(APIView):
     def get(self, request, submission_id):
         submission = get_object_or_404(Submission, id=submission_id)
         return Response(SubmissionOutputSerializer(submission_state(submission=submission)).data)
-
-
-STREAM_CHECK_SECONDS = 0.2
-STREAM_KEEPALIVE_SECONDS = 15
-STREAM_MAX_SECONDS = 300
-
-
-def submission_event_stream(submission: Submission, *, check_every: float = STREAM_CHECK_SECONDS):
-    """Server-sent events: the submission's state each time it changes, until it is final.
-
-    The stream ends after STREAM_MAX_SECONDS so that no connection is held forever; EventSource
-    reconnects by itself and gets the current state first.
-    """
-    last = None
-    started = last_sent = time.monotonic()
-    while time.monotonic() - started < STREAM_MAX_SECONDS:
-        data = SubmissionOutputSerializer(submission_state(submission=submission)).data
-        body = json.dumps(data, cls=DjangoJSONEncoder)
-        if body != last:
-            last, last_sent = body, time.monotonic()
-            yield f"event: state\ndata: {body}\n\n"
-            if data["status"] in FINAL_STATUSES:
-                return
-        elif time.monotonic() - last_sent > STREAM_KEEPALIVE_SECONDS:
-            last_sent = time.monotonic()
-            yield ": keep-alive\n\n"
-        close_old_connections()
-        time.sleep(check_every)  # the stream's own pace between database reads
-
-
-def submission_events_api(request, submission_id):
-    """Live progress of one submission as text/event-stream."""
-    submission = get_object_or_404(Submission, id=submission_id)
-    response = StreamingHttpResponse(submission_event_stream(submission), content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"  # let a proxy pass each event through at once
-    return response

@@ -3,6 +3,7 @@
 import logging
 import random
 import smtplib
+import threading
 from datetime import datetime, timedelta
 
 import redis
@@ -56,16 +57,19 @@ def _claimable(now: datetime) -> Q:
 
 
 def _claim(submission: Submission) -> EmailDelivery | None:
-    delivery, _ = EmailDelivery.objects.get_or_create(submission=submission, defaults={"recipient": submission.email})
-    now = timezone.now()
-    # The conditional update is the lock: of two workers running the same task, one matches. The
-    # claim is a lease: a worker that dies mid-send leaves it to expire, and the send is taken over.
-    won = EmailDelivery.objects.filter(_claimable(now), pk=delivery.pk).update(
-        status=EmailDelivery.Status.SENDING,
-        claimed_at=now,
-        attempts=F("attempts") + 1,
-        first_attempt_at=Coalesce(F("first_attempt_at"), Value(now)),  # the retry horizon starts once
-    )
+    with transaction.atomic():  # one short write transaction for the row and its claim
+        delivery, _ = EmailDelivery.objects.get_or_create(
+            submission=submission, defaults={"recipient": submission.email}
+        )
+        now = timezone.now()
+        # The conditional update is the lock: of two workers running the same task, one matches. The
+        # claim is a lease: a worker that dies mid-send leaves it to expire, and the send is taken over.
+        won = EmailDelivery.objects.filter(_claimable(now), pk=delivery.pk).update(
+            status=EmailDelivery.Status.SENDING,
+            claimed_at=now,
+            attempts=F("attempts") + 1,
+            first_attempt_at=Coalesce(F("first_attempt_at"), Value(now)),  # the retry horizon starts once
+        )
     if not won:
         return None
     delivery.refresh_from_db()
@@ -98,9 +102,10 @@ def _record_failure(delivery: EmailDelivery, exc: Exception, causation_id: str |
         confirmation_mark_failed(submission_id=str(delivery.submission_id), reason=reason, causation_id=causation_id)
         return {"sent": False, "status": EmailDelivery.Status.FAILED}
     next_attempt = now + timedelta(seconds=retry_delay(delivery.attempts))
-    EmailDelivery.objects.filter(pk=delivery.pk, status=EmailDelivery.Status.SENDING).update(
-        status=EmailDelivery.Status.RETRYING, next_attempt_at=next_attempt, last_error=reason
-    )
+    with transaction.atomic():
+        EmailDelivery.objects.filter(pk=delivery.pk, status=EmailDelivery.Status.SENDING).update(
+            status=EmailDelivery.Status.RETRYING, next_attempt_at=next_attempt, last_error=reason
+        )
     outbox_notify(str(delivery.submission_id))  # no event, but the live view shows the next attempt
     logger.warning("mail to %s not sent (%s); next attempt at %s", delivery.recipient, reason, next_attempt)
     return {"sent": False, "status": EmailDelivery.Status.RETRYING, "next_attempt_at": next_attempt.isoformat()}
@@ -121,21 +126,56 @@ def _marks() -> redis.Redis:
     return _marks_client
 
 
-def _send_and_note(message: BaseEmailMessage, submission: Submission) -> None:
-    """Send; the moment the server has accepted the message, note it in Redis (before QUIT, before the
-    database): a worker killed between the server's "250" and its database commit leaves this mark, and
-    whoever takes over its expired claim records the send instead of sending a second email."""
+_smtp = threading.local()
+
+
+def _smtp_connection():
+    """This thread's SMTP session, kept open between sends (a NOOP checks it first; a dead one is
+    replaced): no connect, greeting and EHLO per email."""
+    target = (settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT)
+    connection = getattr(_smtp, "connection", None)
+    if connection is not None and getattr(_smtp, "target", None) == target and _alive(connection):
+        return connection
+    _smtp_drop()
     connection = get_connection()
     connection.open()
+    _smtp.connection, _smtp.target = connection, target
+    return connection
+
+
+def _alive(connection) -> bool:
+    session = getattr(connection, "connection", None)  # the smtplib.SMTP of Django's SMTP backend
+    if session is None:
+        return not hasattr(connection, "connection")  # a backend without sessions (locmem) is always fine
     try:
-        message.connection = connection  # keeps the session open past the send: QUIT comes after the mark
-        message.send(to=[submission.email])
+        return session.noop()[0] == 250
+    except (smtplib.SMTPException, OSError):
+        return False
+
+
+def _smtp_drop() -> None:
+    connection, _smtp.connection = getattr(_smtp, "connection", None), None
+    if connection is not None:
         try:
-            _marks().set(f"{SENT_MARK_PREFIX}{submission.id}", 1, ex=SENT_MARK_TTL)
-        except redis.RedisError as exc:
-            logger.warning("mail to %s sent; its mark was not written (%s)", submission.email, exc)
-    finally:
-        connection.close()
+            connection.close()
+        except Exception as exc:  # closing a broken session can fail in many ways; it is gone either way
+            logger.debug("smtp: closing a broken session failed (%s)", exc)
+
+
+def _send_and_note(message: BaseEmailMessage, submission: Submission) -> None:
+    """Send; the moment the server has accepted the message, note it in Redis (before the database):
+    a worker killed between the server's "250" and its database commit leaves this mark, and whoever
+    takes over its expired claim records the send instead of sending a second email."""
+    message.connection = _smtp_connection()
+    try:
+        message.send(to=[submission.email])
+    except Exception:
+        _smtp_drop()  # the next send starts a new session
+        raise
+    try:
+        _marks().set(f"{SENT_MARK_PREFIX}{submission.id}", 1, ex=SENT_MARK_TTL)
+    except redis.RedisError as exc:
+        logger.warning("mail to %s sent; its mark was not written (%s)", submission.email, exc)
 
 
 def _accepted_before(submission_id) -> bool:

@@ -54,6 +54,7 @@ class Relay:
         self.stopping = threading.Event()
         self.topics_ready = False
         self.health = FailureClock()  # health means working: the heartbeat says when batches fail
+        self.published = 0
 
     def claim(self) -> list[OutboxEvent]:
         """Claim up to one batch of unsent rows for this relay, oldest first.
@@ -88,7 +89,9 @@ class Relay:
 
     def run_once(self, flush_timeout: float = 10.0) -> int:
         """Claim and publish one batch; return how many rows Kafka confirmed."""
-        return self.publish(self.claim(), flush_timeout)
+        published = self.publish(self.claim(), flush_timeout)
+        self.published += published
+        return published
 
     def publish(self, rows: list[OutboxEvent], flush_timeout: float = 10.0) -> int:
         """Publish claimed rows in order; mark those Kafka confirmed, free the others. Returns the count."""
@@ -128,15 +131,18 @@ class Relay:
             # callbacks and frees its rows for the next claim, and start a new producer session.
             self.reset_producer()
         now = timezone.now()
-        if delivered:
-            OutboxEvent.objects.filter(id__in=delivered).update(
-                published_at=now, claim_token="", claimed_until=None, last_error=""
-            )
         for row in rows:
             if row.id not in delivered and row.id not in failed:
                 failed[row.id] = "not confirmed by Kafka in time"
-        for row_id, error in failed.items():
-            OutboxEvent.objects.filter(id=row_id).update(claim_token="", claimed_until=None, last_error=error[:1000])
+        with transaction.atomic():  # one short write transaction per batch
+            if delivered:
+                OutboxEvent.objects.filter(id__in=delivered).update(
+                    published_at=now, claim_token="", claimed_until=None, last_error=""
+                )
+            for row_id, error in failed.items():
+                OutboxEvent.objects.filter(id=row_id).update(
+                    claim_token="", claimed_until=None, last_error=error[:1000]
+                )
         self.health.note(ok=bool(delivered) or not failed, error=next(iter(failed.values()), ""))
         if failed:
             logger.warning("relay: %d delivered, %d not (%s)", len(delivered), len(failed), next(iter(failed.values())))
@@ -197,4 +203,4 @@ class Relay:
                 except redis.RedisError:
                     pass
         self.producer.flush(10)
-        logger.info("relay stopped")
+        logger.info("relay stopped: %d events published", self.published)

@@ -1,5 +1,7 @@
 """HTTP client of the CRM (CRM_API_BASE, CRM_API_TIMEOUT)."""
 
+import threading
+
 import requests
 from django.conf import settings
 
@@ -12,9 +14,20 @@ class CrmTransientError(RuntimeError):
     """The CRM did not answer, or answered 5xx/429: worth retrying."""
 
 
+_local = threading.local()
+
+
+def _session() -> requests.Session:
+    """One session per thread: its connections to the CRM are kept and reused between tasks."""
+    session = getattr(_local, "session", None)
+    if session is None:
+        session = _local.session = requests.Session()
+    return session
+
+
 def _request(method: str, path: str, **kwargs) -> requests.Response:
     try:
-        response = requests.request(
+        response = _session().request(
             method, f"{settings.CRM_API_BASE}{path}", timeout=settings.CRM_API_TIMEOUT, **kwargs
         )
     except (requests.ConnectionError, requests.Timeout) as exc:
@@ -24,11 +37,15 @@ def _request(method: str, path: str, **kwargs) -> requests.Response:
     return response
 
 
-def crm_lead_create(*, payload: dict, idempotency_key: str, inject_failure: int | None = None) -> str:
+def crm_lead_create(
+    *, payload: dict, idempotency_key: str, inject_failure: int | None = None, latency_ms: int | None = None
+) -> str:
     """Create the lead (the CRM returns the same lead again for the same key); return its id."""
     headers = {"Idempotency-Key": idempotency_key}
     if inject_failure:
         headers["X-CRM-Fail"] = str(inject_failure)
+    if latency_ms:
+        headers["X-CRM-Latency-Ms"] = str(latency_ms)
     response = _request("POST", "/leads/", json=payload, headers=headers)
     if response.status_code not in (200, 201):
         raise CrmError(f"CRM answered {response.status_code}: {response.text[:200]}")

@@ -70,30 +70,21 @@ def saga_start(*, submission_id: str, causation_id: str | None = None) -> dict:
     return {"run": run.pk if run else None, "status": run.status if run else SagaRun.Status.RUNNING}
 
 
-def _run_for(submission_id: str, step: str, causation_id: str | None) -> SagaRun:
-    """The saga run; the first step creates it (with its lead) when it does not exist yet."""
+def _run_for(submission_id: str, step: str) -> SagaRun | None:
+    """The saga run with its submission, or None when it does not exist yet (the first step makes it)."""
     run = SagaRun.objects.select_related("submission").filter(submission_id=submission_id).first()
-    if run is not None:
-        return run
-    if step != STEP_NAMES[0]:
+    if run is None and step != STEP_NAMES[0]:
         raise SagaRun.DoesNotExist(f"no saga run for {submission_id}")
-    try:
-        with transaction.atomic():
-            SagaRun.objects.create(submission_id=submission_id, causation_id=causation_id or "")
-            Lead.objects.get_or_create(submission_id=submission_id)
-    except IntegrityError:  # a duplicate chain created it first
-        pass
-    return SagaRun.objects.select_related("submission").get(submission_id=submission_id)
+    return run
 
 
-def _complete(run: SagaRun) -> bool:
+def _complete(run: SagaRun, lead: Lead) -> bool:
     """End a run whose last step just finished: COMPLETED with WorkflowCompleted, once (in the caller's
     transaction)."""
     won = SagaRun.objects.filter(pk=run.pk, status=SagaRun.Status.RUNNING).update(
         status=SagaRun.Status.COMPLETED, finished_at=timezone.now()
     )
     if won:
-        lead = Lead.objects.get(submission_id=run.submission_id)
         _emit(
             run,
             WorkflowCompleted(
@@ -106,34 +97,48 @@ def _complete(run: SagaRun) -> bool:
 def _run_step(
     submission_id: str, step: str, action: Callable[[SagaRun, Lead], dict], causation_id: str | None = None
 ) -> dict:
-    """Run a forward step once: skip it if done, record it with its event in one transaction; the last
-    step also completes the run in that transaction."""
-    if not Submission.objects.filter(id=submission_id).exists():
-        logger.warning("saga: no submission %s; nothing to run", submission_id)
-        return {"step": step, "skipped": True, "status": "UNKNOWN_SUBMISSION"}
-    run = _run_for(submission_id, step, causation_id)
+    """Run a forward step once: skip it if done, record it with its event in one transaction. The first
+    step also starts the run and the last one completes it, each in that same transaction."""
+    run = _run_for(submission_id, step)
+    if run is None:  # the first step of a new run: the run and its lead are written with the step
+        submission = Submission.objects.filter(id=submission_id).first()
+        if submission is None:
+            logger.warning("saga: no submission %s; nothing to run", submission_id)
+            return {"step": step, "skipped": True, "status": "UNKNOWN_SUBMISSION"}
+        run = SagaRun(submission=submission, causation_id=causation_id or "")
+        lead, existing = Lead(submission=submission), None
+    else:
+        existing = SagaStep.objects.filter(run=run, name=step).first()
+        lead = Lead.objects.get(submission_id=submission_id)
     last = step == STEP_NAMES[-1]
-    existing = SagaStep.objects.filter(run=run, name=step).first()
     if existing is not None:
         if last and run.status == SagaRun.Status.RUNNING:  # a run that stopped between its step and its end
             with transaction.atomic():
-                _complete(run)
+                _complete(run, lead)
         return {"step": step, "skipped": True, "result": existing.result}
     if run.status != SagaRun.Status.RUNNING:
         return {"step": step, "skipped": True, "status": run.status}
     if run.submission.demo_fail_at == step and step != "create_crm_lead":
+        if run.pk is None:  # the run must exist to be compensated
+            with transaction.atomic():
+                run.save()
+                lead.save()
         raise WorkflowStepError(f"demo: failure injected at {step}")
-    lead = Lead.objects.get(submission_id=submission_id)
     result = action(run, lead)
     try:
         with transaction.atomic():
+            if run.pk is None:
+                run.save(force_insert=True)
+                lead.save(force_insert=True)
+            else:
+                lead.save()
             SagaStep.objects.create(run=run, name=step, result=result)
-            lead.save()
             _emit(run, WorkflowStepCompleted(submission_id=str(submission_id), step=step, result=result))
             if last:
-                _complete(run)
-    except IntegrityError:  # a duplicate chain finished the same step first
-        return {"step": step, "skipped": True, "result": SagaStep.objects.get(run=run, name=step).result}
+                _complete(run, lead)
+    except IntegrityError:  # a duplicate chain started the run or finished the same step first
+        done = SagaStep.objects.filter(run__submission_id=submission_id, name=step).first()
+        return {"step": step, "skipped": True, "result": done.result if done else None}
     return {"step": step, "skipped": False, "result": result}
 
 
@@ -185,7 +190,7 @@ def saga_complete(*, submission_id: str) -> dict:
     run = SagaRun.objects.select_related("submission").get(submission_id=submission_id)
     if set(SagaStep.objects.filter(run=run).values_list("name", flat=True)) != set(STEP_NAMES):
         return {"completed": False}
-    return {"completed": _complete(run)}
+    return {"completed": _complete(run, Lead.objects.get(submission_id=submission_id))}
 
 
 def saga_fail(*, submission_id: str, step: str, reason: str) -> dict:

@@ -38,6 +38,17 @@ describe("createApi", () => {
     expect(fetchMock).toHaveBeenCalledWith("http://configured:5000/api/submissions/", expect.objectContaining({ method: "POST" }));
   });
 
+  it("follows the live stream on its own server and calls the API on the API's", async () => {
+    const fetchMock = vi.fn(async () => jsonResponse(404, {}));
+    const config = Promise.resolve({ apiBase: "http://api:5000", streamBase: "http://live:5001" });
+    const api = createApi(config, { fetch: fetchMock as unknown as typeof fetch });
+    await expect(api.eventsUrl("a b")).resolves.toBe("http://live:5001/api/submissions/a%20b/events");
+    await api.getSubmission("x");
+    expect(fetchMock).toHaveBeenCalledWith("http://api:5000/api/submissions/x/", expect.anything());
+    // A plain address serves both (one origin behind a proxy).
+    await expect(createApi("http://one").eventsUrl("x")).resolves.toBe("http://one/api/submissions/x/events");
+  });
+
   it("maps answers to outcomes", async () => {
     const answers = [
       jsonResponse(429, { detail: "Request was throttled. Expected available in 42 seconds." }, { "Retry-After": "42" }),

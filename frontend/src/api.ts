@@ -1,5 +1,6 @@
 /** The submissions API: create a submission, read its state, follow it live. */
 
+import type { RuntimeConfig } from "./config";
 import { isFinalStatus, isSubmissionState, type SubmissionState } from "./types";
 import { FIELD_NAMES, type FieldName, type SubmissionInput } from "./validation";
 
@@ -80,11 +81,20 @@ async function readJson(response: Response): Promise<unknown> {
   }
 }
 
-export function createApi(apiBase: string | Promise<string>, options: ApiOptions = {}): Api {
+/**
+ * The API at `config` (its /config.json, possibly still loading). A plain address serves both the
+ * API and the live stream.
+ */
+export function createApi(
+  config: string | RuntimeConfig | Promise<string | RuntimeConfig>,
+  options: ApiOptions = {},
+): Api {
   const doFetch: typeof fetch = options.fetch ?? ((...args) => fetch(...args));
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
-  const base = Promise.resolve(apiBase);
-  const url = async (path: string) => `${await base}${path}`;
+  const bases = Promise.resolve(config).then((value) =>
+    typeof value === "string" ? { apiBase: value, streamBase: value } : value,
+  );
+  const url = async (path: string) => `${(await bases).apiBase}${path}`;
   const submissionPath = (id: string) => `/api/submissions/${encodeURIComponent(id)}/`;
 
   async function withTimeout<T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> {
@@ -161,7 +171,8 @@ export function createApi(apiBase: string | Promise<string>, options: ApiOptions
     },
 
     async eventsUrl(id) {
-      return url(`/api/submissions/${encodeURIComponent(id)}/events`);
+      // The live stream has its own server (config.streamBase), not the API's.
+      return `${(await bases).streamBase}/api/submissions/${encodeURIComponent(id)}/events`;
     },
   };
 }

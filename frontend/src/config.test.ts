@@ -1,26 +1,46 @@
 import { describe, expect, it, vi } from "vitest";
-import { DEFAULT_API_BASE, loadApiBase } from "./config";
+import { DEFAULT_API_BASE, DEFAULT_CONFIG, DEFAULT_STREAM_BASE, loadConfig } from "./config";
 import { jsonResponse } from "./test/fixtures";
 
-describe("loadApiBase", () => {
-  it("reads apiBase from /config.json (a relative URL)", async () => {
-    const fetchMock = vi.fn(async () => jsonResponse(200, { apiBase: "https://api.example.org/" }));
-    await expect(loadApiBase(fetchMock as unknown as typeof fetch)).resolves.toBe("https://api.example.org");
+describe("loadConfig", () => {
+  it("reads apiBase and streamBase from /config.json (a relative URL)", async () => {
+    const fetchMock = vi.fn(async () =>
+      jsonResponse(200, { apiBase: "https://api.example.org/", streamBase: "https://live.example.org/" }),
+    );
+    await expect(loadConfig(fetchMock as unknown as typeof fetch)).resolves.toEqual({
+      apiBase: "https://api.example.org",
+      streamBase: "https://live.example.org",
+    });
     expect(fetchMock).toHaveBeenCalledWith("/config.json", expect.anything());
   });
 
-  it("falls back to the default when the fetch fails, answers an error, or has no apiBase", async () => {
+  it("lets the API's address serve the stream when the config names no streamBase", async () => {
+    const older = vi.fn(async () => jsonResponse(200, { apiBase: "https://api.example.org" }));
+    await expect(loadConfig(older as unknown as typeof fetch)).resolves.toEqual({
+      apiBase: "https://api.example.org",
+      streamBase: "https://api.example.org",
+    });
+    const blank = vi.fn(async () => jsonResponse(200, { apiBase: "https://api.example.org", streamBase: " " }));
+    await expect(loadConfig(blank as unknown as typeof fetch)).resolves.toEqual({
+      apiBase: "https://api.example.org",
+      streamBase: "https://api.example.org",
+    });
+  });
+
+  it("falls back to the defaults when the fetch fails, answers an error, or has no addresses", async () => {
     const failing = vi.fn(async () => {
       throw new TypeError("Failed to fetch");
     });
-    await expect(loadApiBase(failing as unknown as typeof fetch)).resolves.toBe(DEFAULT_API_BASE);
+    await expect(loadConfig(failing as unknown as typeof fetch)).resolves.toEqual(DEFAULT_CONFIG);
     const notFound = vi.fn(async () => jsonResponse(404, {}));
-    await expect(loadApiBase(notFound as unknown as typeof fetch)).resolves.toBe(DEFAULT_API_BASE);
+    await expect(loadConfig(notFound as unknown as typeof fetch)).resolves.toEqual(DEFAULT_CONFIG);
     const empty = vi.fn(async () => jsonResponse(200, { apiBase: "" }));
-    await expect(loadApiBase(empty as unknown as typeof fetch)).resolves.toBe(DEFAULT_API_BASE);
+    await expect(loadConfig(empty as unknown as typeof fetch)).resolves.toEqual(DEFAULT_CONFIG);
     const html = vi.fn(async () => new Response("<!doctype html>", { status: 200 }));
-    await expect(loadApiBase(html as unknown as typeof fetch)).resolves.toBe(DEFAULT_API_BASE);
+    await expect(loadConfig(html as unknown as typeof fetch)).resolves.toEqual(DEFAULT_CONFIG);
+    expect(DEFAULT_CONFIG).toEqual({ apiBase: DEFAULT_API_BASE, streamBase: DEFAULT_STREAM_BASE });
     expect(DEFAULT_API_BASE).toBe("http://localhost:5000");
+    expect(DEFAULT_STREAM_BASE).toBe("http://localhost:5001");
   });
 
   it("gives up on a config request that hangs", async () => {
@@ -30,6 +50,6 @@ describe("loadApiBase", () => {
           init?.signal?.addEventListener("abort", () => reject(new DOMException("aborted", "AbortError")));
         }),
     );
-    await expect(loadApiBase(hanging as unknown as typeof fetch, 20)).resolves.toBe(DEFAULT_API_BASE);
+    await expect(loadConfig(hanging as unknown as typeof fetch, 20)).resolves.toEqual(DEFAULT_CONFIG);
   });
 });

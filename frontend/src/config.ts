@@ -1,20 +1,35 @@
 /**
  * Runtime configuration: the server that serves this app answers GET /config.json with
- * {"apiBase": "..."}; the same build can therefore talk to any API without being rebuilt.
+ * {"apiBase": "...", "streamBase": "..."}; the same build can therefore talk to any API without being
+ * rebuilt. streamBase is the live-progress stream's own server; without it the API's address serves
+ * the stream too (one origin behind a proxy).
  */
 
 export const DEFAULT_API_BASE = "http://localhost:5000";
+export const DEFAULT_STREAM_BASE = "http://localhost:5001";
 const CONFIG_TIMEOUT_MS = 3000;
 
 function cleanBase(value: string): string {
   return value.trim().replace(/\/+$/, "");
 }
 
-/** The API's base address from /config.json, or the default when that cannot be had. */
-export async function loadApiBase(
+export interface RuntimeConfig {
+  apiBase: string;
+  streamBase: string;
+}
+
+export const DEFAULT_CONFIG: RuntimeConfig = { apiBase: DEFAULT_API_BASE, streamBase: DEFAULT_STREAM_BASE };
+
+function baseOf(body: unknown, key: "apiBase" | "streamBase"): string | null {
+  const value = (body as Record<string, unknown> | null)?.[key];
+  return typeof value === "string" && cleanBase(value) !== "" ? cleanBase(value) : null;
+}
+
+/** The API's and the stream's base addresses from /config.json, or the defaults when that cannot be had. */
+export async function loadConfig(
   fetchImpl: typeof fetch = (...args) => fetch(...args),
   timeoutMs: number = CONFIG_TIMEOUT_MS,
-): Promise<string> {
+): Promise<RuntimeConfig> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), timeoutMs);
   try {
@@ -23,13 +38,13 @@ export async function loadApiBase(
       headers: { Accept: "application/json" },
       signal: controller.signal,
     });
-    if (!response.ok) return DEFAULT_API_BASE;
+    if (!response.ok) return DEFAULT_CONFIG;
     const body: unknown = await response.json();
-    const apiBase = (body as { apiBase?: unknown } | null)?.apiBase;
-    if (typeof apiBase === "string" && cleanBase(apiBase) !== "") return cleanBase(apiBase);
-    return DEFAULT_API_BASE;
+    const apiBase = baseOf(body, "apiBase");
+    const streamBase = baseOf(body, "streamBase");
+    return { apiBase: apiBase ?? DEFAULT_API_BASE, streamBase: streamBase ?? apiBase ?? DEFAULT_STREAM_BASE };
   } catch {
-    return DEFAULT_API_BASE;
+    return DEFAULT_CONFIG;
   } finally {
     clearTimeout(timer);
   }

@@ -4,11 +4,12 @@ import { BrowserRouter } from "react-router-dom";
 import { createApi } from "./api";
 import { ApiProvider } from "./ApiContext";
 import { App } from "./App";
-import { loadApiBase } from "./config";
+import { loadConfig } from "./config";
 import "./styles.css";
 
-// The API's address comes from /config.json at run time; calls made before it is known wait for it.
-const api = createApi(loadApiBase());
+// The API's and the live stream's addresses come from /config.json at run time; calls made before
+// they are known wait for them.
+const api = createApi(loadConfig());
 
 const root = document.getElementById("root");
 if (!root) throw new Error("#root is missing from index.html");

@@ -90,7 +90,9 @@ def test_submission_progress_reaches_completed_with_every_step(page, frontend, s
     screenshot("after-reload")
 
 
-def test_crm_failure_shows_compensation_steps_in_order_and_compensated(page, frontend, screenshot):
+def test_crm_failure_shows_compensation_steps_in_order_and_compensated(page, frontend, stack, screenshot):
+    streams = []
+    page.on("response", lambda response: streams.append(response) if response.url.endswith("/events") else None)
     fill_form(page, frontend, email=f"e2e-{uuid.uuid4().hex[:8]}@example.org", fail_at="create_crm_lead")
     page.get_by_role("button", name="Send message").click()
 
@@ -108,6 +110,9 @@ def test_crm_failure_shows_compensation_steps_in_order_and_compensated(page, fro
     expect(page.get_by_test_id("step-email")).to_have_attribute("data-state", "done")
     expect(page.get_by_test_id("step-compensated-final")).to_contain_text("503")
     screenshot("compensated")
+    # The run (a second or more: the CRM's 503 is retried first) was followed live, on the stream's
+    # own server (STREAM_PUBLIC_URL from /config.json), not the API's.
+    assert [(r.url.split("/api/")[0], r.status) for r in streams] == [(stack.stream, 200)]
 
 
 def test_server_field_errors_appear_at_their_fields(page, frontend, screenshot):

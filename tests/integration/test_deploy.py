@@ -1,5 +1,6 @@
 """./deploy.sh as a user runs it, on free ports and in a temporary run directory."""
 
+import json
 import os
 import socket
 import subprocess
@@ -13,7 +14,16 @@ from tests.servers import REPO, TEST_KAFKA_HEAP, free_port, port_open, wait_unti
 
 pytestmark = pytest.mark.integration
 
-PORT_VARS = ("API_PORT", "REDIS_PORT", "SMTP_PORT", "MAILDEV_WEB_PORT", "CRM_PORT", "FLOWER_PORT", "FRONTEND_PORT")
+PORT_VARS = (
+    "API_PORT",
+    "STREAM_PORT",
+    "REDIS_PORT",
+    "SMTP_PORT",
+    "MAILDEV_WEB_PORT",
+    "CRM_PORT",
+    "FLOWER_PORT",
+    "FRONTEND_PORT",
+)
 
 
 @pytest.fixture
@@ -106,6 +116,7 @@ def test_start_status_stop_as_a_user_runs_them(deploy_env):
         "smtp",
         "crm",
         "api",
+        "stream",
         "mailer",
         "workflow-agent",
         "relay",
@@ -119,6 +130,10 @@ def test_start_status_stop_as_a_user_runs_them(deploy_env):
 
     api = f"http://127.0.0.1:{deploy_env['API_PORT']}"
     created = submit_to(api, "deploy@example.org")
+    stream = f"http://127.0.0.1:{deploy_env['STREAM_PORT']}/api/submissions/{created['id']}/events"
+    with requests.get(stream, stream=True, timeout=60) as response:  # live progress, on its own port
+        last = [line for line in response.iter_lines(decode_unicode=True) if line.startswith("data: ")][-1]
+    assert '"status": "COMPLETED"' in last
     assert wait_until(lambda: completed(created), timeout=60, what="the submission to complete")
     stopped = deploy(deploy_env, "stop")
     assert stopped.returncode == 0
@@ -204,3 +219,29 @@ def test_help_lists_every_command():
     )
     for command in (*commands, "test", "kafka"):
         assert f"\n  {command}" in result.stdout
+
+
+def test_the_benchmark_smoke_run_prints_its_table_and_writes_figures_and_a_chart(deploy_env):
+    """`./deploy.sh bench --smoke`: that it works end to end (its numbers are for the full run)."""
+    tmp = Path(deploy_env["RUN_DIR"]).parent
+    env = {
+        **deploy_env,
+        "BENCH_RUN_DIR": str(tmp / "bench-run"),
+        "BENCH_DATA_DIR": str(tmp / "bench-data"),
+        "BENCH_OUT": str(tmp / "bench-out"),
+        "BENCH_DATABASE_URL": f"sqlite:///{tmp / 'bench.sqlite3'}",
+    }
+    result = deploy(env, "bench", "--smoke", timeout=900)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    for line in ("20/s", "100/s", "500/s", "burst 1000", "burst 10000", "baseline 100/s", "whole stack"):
+        assert line in result.stdout, line
+    figures = json.loads((tmp / "bench-out" / "bench.json").read_text())
+    phases = figures["phases"]
+    assert phases["20/s"]["ingest"]["failed"] == 0 and phases["20/s"]["pipeline"]["final"]["n"] > 0
+    integrity = phases["burst 10000"]["integrity"]
+    assert integrity["accepted"] > 0 and integrity["lost"] == 0
+    assert integrity["duplicate_emails"] == integrity["duplicate_leads"] == integrity["missing_emails"] == 0
+    assert phases["viewers"]["viewers_told_final"] == phases["viewers"]["viewers"]
+    assert phases["burst 10000"]["cpu_ms_per_submission"]["total"] > 0
+    assert (tmp / "bench-out" / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not Path(env["BENCH_DATA_DIR"]).exists()  # the benchmark's data goes with it

@@ -1,8 +1,10 @@
-"""REST API, OpenAPI, CORS and throttling."""
+"""REST API, OpenAPI, CORS, throttling, and the live stream's limit."""
 
 from config.env import env
 
 API_PORT = env.int("API_PORT", default=5000)
+# Live viewers one stream process (config.settings.stream) holds at most; more get a 503.
+STREAM_MAX_VIEWERS = env.int("STREAM_MAX_VIEWERS", default=5000)
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -28,3 +30,7 @@ else:
 
 # The demo controls let a visitor make a workflow step fail on purpose; off in a real deployment.
 DEMO_CONTROLS = env.bool("DEMO_CONTROLS", default=True)
+
+# The synchronous baseline endpoint (intake/baseline.py), for `./deploy.sh bench` only.
+BENCH_BASELINE = env.bool("BENCH_BASELINE", default=False)
+BENCH_BASELINE_CRM_LATENCY_MS = env.int("BENCH_BASELINE_CRM_LATENCY_MS", default=100)

@@ -70,14 +70,21 @@ DATABASES = {"default": env.db_url_config(env.str("DATABASE_URL", default="") or
 if DATABASES["default"]["NAME"] == str(DEFAULT_SQLITE):
     DEFAULT_SQLITE.parent.mkdir(exist_ok=True)
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several processes (API, worker threads, relay, CRM) write to one file: WAL lets readers run
-    # beside the writer, IMMEDIATE takes the write lock up front so two writers queue instead of
-    # deadlocking on a lock upgrade, and the timeout is how long a writer waits in that queue.
+    # Several processes (API, workers, relay, reconciler) write to one file. WAL lets readers run
+    # beside the writer; synchronous=NORMAL syncs the WAL at checkpoints, not at every commit (a power
+    # loss can drop the last commits, an application crash cannot); IMMEDIATE takes the write lock at
+    # BEGIN, so two writers queue instead of deadlocking on a lock upgrade; and config.sqlite queues
+    # the writers of every process on one OS file lock instead of SQLite's sleep-and-retry (see its
+    # docstring). The timeout is how long a statement outside a transaction waits for the lock.
+    DATABASES["default"]["ENGINE"] = "config.sqlite"
     DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
         "transaction_mode": "IMMEDIATE",
         "timeout": 20,
     }
+# Connections are kept between requests and tasks (each thread has its own), and checked before reuse.
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"

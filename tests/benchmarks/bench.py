@@ -1,0 +1,659 @@
+"""The benchmark behind `./deploy.sh bench`: drives a running stack from this separate process.
+
+deploy.sh starts the stack as users run it (supervisord, Flower on, DEBUG off, the rate limit lifted,
+the synchronous baseline endpoint on) on its own ports and data directory, then runs
+
+    python -m tests.benchmarks.bench --out DIR [--smoke]
+
+with the stack's settings in the environment. This process posts over HTTP on loopback (aiohttp,
+open loop: a request's latency counts from the moment it was due, so a slow server cannot hide
+behind a slow client), samples the backlog every second from the database, Redis and Kafka, and
+reads each submission's timestamps from the database once it is final. It prints a table, writes
+the raw figures to DIR/bench.json and draws DIR/bench.png (latency and backlog over time).
+"""
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+
+REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "backend"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
+
+import django  # noqa: E402
+
+django.setup()
+
+import redis  # noqa: E402
+from confluent_kafka import Consumer, TopicPartition  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.db import close_old_connections  # noqa: E402
+from django.db.models import Count  # noqa: E402
+
+from crm.models import CrmLead  # noqa: E402
+from intake.models import Submission  # noqa: E402
+from mailer.models import EmailDelivery  # noqa: E402
+from outbox.models import OutboxEvent  # noqa: E402
+from workflow.models import SagaRun, SagaStep  # noqa: E402
+
+FINAL_RUNS = (SagaRun.Status.COMPLETED, SagaRun.Status.COMPENSATED, SagaRun.Status.COMPENSATION_FAILED)
+FINAL_MAIL = (EmailDelivery.Status.SENT, EmailDelivery.Status.FAILED)
+CONNECTIONS = 64  # the load generator's connection pool: a browser population behind one proxy
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+
+def pct(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
+
+
+def ms(value: float | None) -> str:
+    return "-" if value is None else f"{value * 1000:,.0f}"
+
+
+@dataclass
+class Sample:
+    at: float
+    accepted: int
+    finished: int
+    outbox_unsent: int
+    queued: int
+    bridge_lag: int | None
+
+
+@dataclass
+class Run:
+    """Everything measured, kept for bench.json and the chart."""
+
+    started: float = field(default_factory=time.time)
+    requests: list[dict] = field(default_factory=list)  # phase, sent_at, latency, status
+    samples: list[Sample] = field(default_factory=list)
+    phases: dict[str, dict] = field(default_factory=dict)
+
+
+# --- the stack's processes ---------------------------------------------------------------------------
+
+
+def supervised_pids() -> dict[str, int]:
+    conf = REPO / "deploy" / "supervisord.conf"
+    out = subprocess.run(
+        [sys.executable.replace("python", "supervisorctl"), "-c", str(conf), "status"],
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout
+    pids = {}
+    for line in out.splitlines():
+        cells = line.split()
+        if len(cells) >= 4 and cells[1] == "RUNNING" and cells[2] == "pid":
+            pids[cells[0].split(":")[-1]] = int(cells[3].rstrip(","))
+    return pids
+
+
+def process_table() -> tuple[dict[int, list[int]], dict[int, tuple[float, int]]]:
+    """Children by parent, and (CPU seconds, RSS KiB) by pid, from /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    stats: dict[int, tuple[float, int]] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+            rss_kib = int((entry / "statm").read_text().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+        except OSError:
+            continue
+        fields = raw[raw.rindex(")") + 2 :].split()
+        ppid, utime, stime = int(fields[1]), int(fields[11]), int(fields[12])
+        children.setdefault(ppid, []).append(int(entry.name))
+        stats[int(entry.name)] = ((utime + stime) / tick, rss_kib)
+    return children, stats
+
+
+def usage() -> dict[str, dict[str, float]]:
+    """CPU seconds and RSS MiB of each supervised service, its child processes included."""
+    children, stats = process_table()
+
+    def tree(pid: int) -> list[int]:
+        return [pid, *(p for child in children.get(pid, []) for p in tree(child))]
+
+    result = {}
+    pids_by_name = supervised_pids()
+    for entry in filter(None, os.environ.get("BENCH_EXTRA_PIDS", "").split(",")):  # e.g. the PostgreSQL server
+        name, _, pid = entry.partition("=")
+        pids_by_name[name] = int(pid)
+    for name, pid in pids_by_name.items():
+        pids = tree(pid)
+        result[name] = {
+            "cpu_s": sum(stats.get(p, (0, 0))[0] for p in pids),
+            "rss_mib": sum(stats.get(p, (0, 0))[1] for p in pids) / 1024,
+        }
+    return result
+
+
+def ctl(*args: str) -> None:
+    conf = REPO / "deploy" / "supervisord.conf"
+    supervisorctl = sys.executable.replace("python", "supervisorctl")
+    subprocess.run([supervisorctl, "-c", str(conf), *args], check=True, capture_output=True)
+
+
+# --- the backlog sampler -----------------------------------------------------------------------------
+
+
+class Sampler:
+    """Once a second: accepted, finished, unsent outbox rows, queued Celery tasks, the bridge's lag."""
+
+    def __init__(self, run: Run):
+        self.run = run
+        self.stop = threading.Event()
+        self.redis = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+        self.kafka = Consumer(
+            {"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS, "group.id": "bridge", "enable.auto.commit": False}
+        )
+        self.thread = threading.Thread(target=self.loop, name="sampler", daemon=True)
+
+    def bridge_lag(self) -> int | None:
+        try:
+            metadata = self.kafka.list_topics(settings.KAFKA_TOPIC, timeout=2)
+            parts = [TopicPartition(settings.KAFKA_TOPIC, p) for p in metadata.topics[settings.KAFKA_TOPIC].partitions]
+            committed = self.kafka.committed(parts, timeout=2)
+            lag = 0
+            for tp in committed:
+                _, high = self.kafka.get_watermark_offsets(TopicPartition(tp.topic, tp.partition), timeout=2)
+                lag += high - max(tp.offset, 0)
+            return lag
+        except Exception:  # a sample that cannot be taken is left out, not guessed
+            return None
+
+    def take(self) -> Sample:
+        close_old_connections()
+        return Sample(
+            at=time.time(),
+            accepted=Submission.objects.count(),
+            finished=finished_count(),
+            outbox_unsent=OutboxEvent.objects.filter(published_at__isnull=True).count(),
+            queued=sum(self.redis.llen(queue) for queue in settings.CELERY_QUEUES_WATCHED),
+            bridge_lag=self.bridge_lag(),
+        )
+
+    def loop(self) -> None:
+        while not self.stop.wait(1.0):
+            try:
+                self.run.samples.append(self.take())
+            except Exception as exc:
+                print(f"  (sample skipped: {exc})", file=sys.stderr)
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(5)
+        self.kafka.close()
+
+
+def finished_count(ids: list[str] | None = None) -> int:
+    done = Submission.objects.filter(email_delivery__status__in=FINAL_MAIL, saga_run__status__in=FINAL_RUNS)
+    if ids is not None:
+        done = done.filter(id__in=ids)
+    return done.count()
+
+
+def unfinished_total() -> int:
+    return Submission.objects.count() - finished_count()
+
+
+def wait_drained(timeout: float, what: str) -> float:
+    """Seconds until every accepted submission is final (mail and workflow)."""
+    t0 = time.monotonic()
+    while True:
+        close_old_connections()
+        left = unfinished_total()
+        if left == 0:
+            return time.monotonic() - t0
+        if time.monotonic() - t0 > timeout:
+            raise TimeoutError(f"{what}: {left} submissions not final after {timeout:.0f} s")
+        time.sleep(0.25)
+
+
+# --- load ----------------------------------------------------------------------------------------
+
+
+def body(tag: str, n: int) -> dict:
+    return {
+        "name": f"Bench {n}",
+        "email": f"bench-{tag}-{n}@example.org",
+        "company": "Bench Ltd",
+        "message": "A benchmark submission.",
+    }
+
+
+async def post_load(
+    run: Run, phase: str, url: str, *, rate: float | None, count: int, connections: int = CONNECTIONS
+) -> list[dict]:
+    """POST `count` submissions at `rate` per second (None: all at once); each result with its latency.
+
+    Open loop: request i is due at start + i/rate; its latency counts from then, so time spent waiting
+    for a free connection is the server's, as a real visitor would see it.
+    """
+    tag = uuid.uuid4().hex[:8]
+    results: list[dict] = []
+    connector = aiohttp.TCPConnector(limit=connections, keepalive_timeout=30)
+    timeout = aiohttp.ClientTimeout(total=120)
+    async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
+        start = time.monotonic()
+
+        async def one(n: int) -> None:
+            due = start + (n / rate if rate else 0.0)
+            delay = due - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            began = due if rate else time.monotonic()
+            payload_in = body(tag, n)
+            record = {"phase": phase, "sent_at": time.time() - (time.monotonic() - began), "email": payload_in["email"]}
+            try:
+                async with session.post(url, json=payload_in) as response:
+                    payload = await response.json(content_type=None)
+                    record["status"] = response.status
+                    record["id"] = payload.get("id") if isinstance(payload, dict) else None
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                record["status"], record["error"] = 0, f"{type(exc).__name__}: {exc}"
+            record["latency"] = time.monotonic() - began
+            record["done_at"] = time.time()
+            results.append(record)
+
+        await asyncio.gather(*(one(n) for n in range(count)))
+    run.requests.extend(results)
+    return results
+
+
+def ingest_figures(results: list[dict]) -> dict:
+    ok = [r["latency"] for r in results if r["status"] == 201]
+    errors = [r for r in results if r["status"] != 201]
+    span = max(r["done_at"] for r in results) - min(r["sent_at"] for r in results) if results else 0
+    return {
+        "requests": len(results),
+        "accepted": len(ok),
+        "failed": len(errors),
+        "errors": sorted({r.get("error") or f"HTTP {r['status']}" for r in errors})[:5],
+        "p50": pct(ok, 50),
+        "p99": pct(ok, 99),
+        "max": max(ok) if ok else None,
+        "throughput": len(ok) / span if span else None,
+    }
+
+
+def pipeline_figures(results: list[dict]) -> dict:
+    """201 → email sent, → CRM lead, → both final, per submission, from the database's timestamps."""
+    answered = {r["id"]: r["done_at"] for r in results if r["status"] == 201 and r.get("id")}
+    mail = dict(
+        EmailDelivery.objects.filter(submission_id__in=answered, status="SENT").values_list("submission_id", "sent_at")
+    )
+    lead = dict(
+        SagaStep.objects.filter(run__submission_id__in=answered, name="create_crm_lead").values_list(
+            "run__submission_id", "done_at"
+        )
+    )
+    final = dict(SagaRun.objects.filter(submission_id__in=answered).values_list("submission_id", "finished_at"))
+    to_mail, to_lead, to_final = [], [], []
+    for key, at in answered.items():
+        sid = uuid.UUID(key)
+        if sid in mail:
+            to_mail.append(mail[sid].timestamp() - at)
+        if sid in lead:
+            to_lead.append(lead[sid].timestamp() - at)
+        if sid in mail and final.get(sid):
+            to_final.append(max(mail[sid], final[sid]).timestamp() - at)
+    return {
+        name: {"n": len(values), "p50": pct(values, 50), "p95": pct(values, 95), "p99": pct(values, 99)}
+        for name, values in (("mail", to_mail), ("lead", to_lead), ("final", to_final))
+    }
+
+
+def integrity(results: list[dict], maildev: str) -> dict:
+    """Lost: accepted (201) but not final, or missing. Duplicates: a second email or lead for one submission."""
+    import requests
+
+    ids = [r["id"] for r in results if r["status"] == 201 and r.get("id")]
+    finished = sum(finished_count(ids[i : i + 500]) for i in range(0, len(ids), 500))
+    emails = requests.get(f"{maildev}/api/email", timeout=120).json()
+    per_recipient: dict[str, int] = {}
+    for message in emails:
+        for to in message.get("to", []):
+            per_recipient[to["address"]] = per_recipient.get(to["address"], 0) + 1
+    wanted = {r["email"] for r in results if r["status"] == 201}
+    dup_emails = sum(count - 1 for count in per_recipient.values() if count > 1)
+    leads = CrmLead.objects.filter(external_id__in=ids).values("external_id").annotate(n=Count("id"))
+    dup_leads = sum(row["n"] - 1 for row in leads if row["n"] > 1)
+    requests.delete(f"{maildev}/api/email/all", timeout=60)  # the catcher keeps every message in memory
+    return {
+        "accepted": len(ids),
+        "final": finished,
+        "lost": len(ids) - finished,
+        "emails": sum(per_recipient.values()),
+        "duplicate_emails": dup_emails,
+        "leads": len(leads),
+        "duplicate_leads": dup_leads,
+        "missing_emails": len(wanted - set(per_recipient)),
+    }
+
+
+# --- live viewers ----------------------------------------------------------------------------------
+
+
+async def viewers(stream_base: str, ids: list[str], ready: asyncio.Event, finals: list[float]) -> int:
+    """Hold one server-sent-event stream open per id; note when each receives a final state."""
+    connector = aiohttp.TCPConnector(limit=0)
+    opened = 0
+    async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=None)) as session:
+
+        async def watch(sid: str) -> None:
+            nonlocal opened
+            url = f"{stream_base}/api/submissions/{sid}/events"
+            try:
+                async with session.get(url, headers={"Accept": "text/event-stream"}) as response:
+                    opened += 1
+                    if opened == len(ids):
+                        ready.set()
+                    async for line in response.content:
+                        if line.startswith(b"data:") and b'"status":"COMPLETED"' in line.replace(b" ", b""):
+                            finals.append(time.time())
+                            return
+            except (TimeoutError, aiohttp.ClientError):
+                return
+
+        await asyncio.gather(*(watch(sid) for sid in ids))
+    return opened
+
+
+# --- phases ----------------------------------------------------------------------------------------
+
+
+class Bench:
+    def __init__(self, args: argparse.Namespace):
+        self.args = args
+        self.smoke = args.smoke
+        self.api = os.environ.get("BENCH_API", f"http://127.0.0.1:{os.environ.get('API_PORT', '5000')}")
+        self.stream = os.environ.get("BENCH_STREAM", f"http://127.0.0.1:{os.environ.get('STREAM_PORT', '5001')}")
+        self.maildev = f"http://127.0.0.1:{os.environ.get('MAILDEV_WEB_PORT', '1080')}"
+        self.run = Run()
+        self.submit = f"{self.api}/api/submissions/"
+        self.baseline = f"{self.api}/api/baseline/submissions/"
+
+    def size(self, full: float, smoke: float) -> float:
+        return smoke if self.smoke else full
+
+    def phase(self, name: str, figures: dict) -> dict:
+        self.run.phases[name] = figures
+        return figures
+
+    def rate_phase(self, name: str, url: str, rate: float, seconds: float, *, drain: bool = True) -> dict:
+        count = max(1, int(rate * seconds))
+        cpu0 = usage()
+        results = asyncio.run(post_load(self.run, name, url, rate=rate, count=count))
+        figures = {"rate": rate, "seconds": seconds, "ingest": ingest_figures(results)}
+        if drain and url == self.submit:
+            figures["drained_after_s"] = wait_drained(self.size(900, 120), name)
+            figures["cpu_ms_per_submission"] = cpu_per(cpu0, usage(), figures["ingest"]["accepted"])
+        print_ingest(name, figures)
+        return self.phase(name, figures), results
+
+    def burst_phase(self, name: str, url: str, count: int) -> tuple[dict, list[dict]]:
+        cpu0 = usage()
+        t0 = time.monotonic()
+        results = asyncio.run(post_load(self.run, name, url, rate=None, count=count))
+        figures = {"count": count, "connections": CONNECTIONS, "ingest": ingest_figures(results)}
+        if url == self.submit:
+            mailed = None
+            while mailed is None:
+                close_old_connections()
+                if EmailDelivery.objects.filter(status="SENT").count() >= Submission.objects.count():
+                    mailed = time.monotonic() - t0
+                else:
+                    time.sleep(0.25)
+            wait_drained(self.size(1800, 120), name)
+            figures["all_mail_after_s"] = mailed
+            figures["all_final_after_s"] = time.monotonic() - t0
+            figures["cpu_ms_per_submission"] = cpu_per(cpu0, usage(), figures["ingest"]["accepted"])
+        print_ingest(name, figures)
+        return self.phase(name, figures), results
+
+    def sustained(self, first_guess: float) -> dict:
+        """The highest rate whose backlog does not grow over 60 s: a few steps around a first guess."""
+        seconds = self.size(60, 4)
+        tried = {}
+        rate = max(5.0, round(first_guess))
+        for _ in range(self.size(3, 1)):
+            t_start = time.time()
+            results = asyncio.run(
+                post_load(self.run, f"sustained {rate:.0f}/s", self.submit, rate=rate, count=int(rate * seconds))
+            )
+            window = [s for s in self.run.samples if s.at >= t_start + seconds / 3]
+            backlog = [s.accepted - s.finished for s in window]
+            growing = bool(backlog) and backlog[-1] > max(rate * 2, backlog[0] + rate)  # more than 2 s of work behind
+            tried[rate] = {
+                "ingest": ingest_figures(results),
+                "backlog_start": backlog[:1],
+                "backlog_end": backlog[-1:],
+                "held": not growing,
+            }
+            wait_drained(self.size(900, 120), "sustained")
+            rate = round(rate * (1.2 if not growing else 0.8))
+            if rate in tried:
+                break
+        held = [r for r, f in tried.items() if f["held"]]
+        figures = {"tried": tried, "sustained_rate": max(held) if held else None, "seconds": seconds}
+        print(
+            f"{'sustained (60 s, no growing backlog)':<38} highest held: {figures['sustained_rate']}/s  tried: "
+            + ", ".join(f"{r:.0f}/s {'held' if f['held'] else 'fell behind'}" for r, f in tried.items())
+        )
+        return self.phase("sustained", figures)
+
+    def viewers_phase(self) -> dict:
+        """N live viewers on N submissions held in flight (mailer stopped) while 100/s are posted."""
+        n = int(self.size(1000, 20))
+        ctl("stop", "app:mailer")
+        try:
+            held = asyncio.run(post_load(self.run, "viewers: held", self.submit, rate=200, count=n))
+            ids = [r["id"] for r in held if r["status"] == 201]
+
+            async def scenario():
+                ready = asyncio.Event()
+                finals: list[float] = []
+                watching = asyncio.create_task(viewers(self.stream, ids, ready, finals))
+                try:
+                    await asyncio.wait_for(ready.wait(), 60)
+                except TimeoutError:
+                    pass
+                results = await post_load(
+                    self.run, "100/s with viewers", self.submit, rate=100, count=int(self.size(2000, 20))
+                )
+                await asyncio.to_thread(ctl, "start", "app:mailer")
+                released = time.time()
+                opened = await asyncio.wait_for(watching, 600)
+                return results, opened, finals, released
+
+            results, opened, finals, released = asyncio.run(scenario())
+        finally:
+            subprocess.run(
+                [
+                    sys.executable.replace("python", "supervisorctl"),
+                    "-c",
+                    str(REPO / "deploy" / "supervisord.conf"),
+                    "start",
+                    "app:mailer",
+                ],
+                capture_output=True,
+                check=False,
+            )
+        wait_drained(self.size(900, 120), "viewers")
+        figures = {
+            "viewers": n,
+            "opened": opened,
+            "ingest": ingest_figures(results),
+            "viewers_told_final": len(finals),
+            "last_viewer_told_after_mailer_start_s": (max(finals) - released) if finals else None,
+        }
+        print_ingest(f"100/s with {opened} live viewers", figures)
+        print(
+            f"{'  viewers told COMPLETED':<38} {len(finals)} of {n}, the last {figures['last_viewer_told_after_mailer_start_s'] or 0:.1f} s after the mailer restarted"
+        )
+        return self.phase("viewers", figures)
+
+    def go(self) -> None:
+        sampler = Sampler(self.run)
+        sampler.thread.start()
+        try:
+            self.steps()
+        finally:
+            sampler.close()
+
+    def steps(self) -> None:
+        asyncio.run(post_load(self.run, "warm-up", self.submit, rate=20, count=int(self.size(40, 5))))
+        wait_drained(120, "warm-up")
+        print(f"{'phase':<38} {'ingest p50':>10} {'p99':>8} {'max':>8} {'failed':>7}  after")
+        _, results20 = self.rate_phase("20/s", self.submit, 20, self.size(30, 2))
+        self.run.phases["20/s"]["pipeline"] = pipeline = pipeline_figures(results20)
+        for name in ("mail", "lead", "final"):
+            p = pipeline[name]
+            print(
+                f"{'  201 -> ' + name:<38} p50 {ms(p['p50'])} ms  p95 {ms(p['p95'])} ms  p99 {ms(p['p99'])} ms  (n={p['n']})"
+            )
+        self.rate_phase("100/s", self.submit, 100, self.size(30, 1))
+        self.rate_phase("500/s", self.submit, 500, self.size(10, 0.2))
+        self.burst_phase("burst 1000", self.submit, int(self.size(1000, 30)))
+        if not self.args.no_viewers:
+            self.viewers_phase()
+        burst = self.run.phases["burst 1000"]
+        self.sustained(self.args.sustained_guess or 0.9 * burst["count"] / burst["all_final_after_s"])
+        figures, results = self.burst_phase("burst 10000", self.submit, int(self.size(10000, 100)))
+        figures["integrity"] = integrity(results, self.maildev)
+        figures["rss_after_mib"] = {name: round(u["rss_mib"]) for name, u in usage().items()}
+        i = figures["integrity"]
+        print(
+            f"{'  burst 10000 integrity':<38} accepted {i['accepted']}, final {i['final']}, lost {i['lost']}, "
+            f"duplicate emails {i['duplicate_emails']}, duplicate leads {i['duplicate_leads']}"
+        )
+        print(
+            f"{'  burst 10000':<38} every mail after {figures['all_mail_after_s']:.1f} s, every workflow final after "
+            f"{figures['all_final_after_s']:.1f} s ({figures['count'] / figures['all_final_after_s']:.1f}/s)"
+        )
+        for name, url_rate in (("baseline 20/s", 20), ("baseline 100/s", 100), ("baseline 500/s", 500)):
+            self.rate_phase(name, self.baseline, url_rate, self.size({20: 30, 100: 30, 500: 10}[url_rate], 0.5))
+        self.burst_phase("baseline burst 1000", self.baseline, int(self.size(1000, 30)))
+        self.report_processes()
+
+    def report_processes(self) -> None:
+        rss = self.run.phases["burst 10000"]["rss_after_mib"]
+        total = sum(rss.values())
+        cpu = self.run.phases["burst 10000"].get("cpu_ms_per_submission", {})
+        print(f"\n{'process':<16} {'RSS MiB':>8} {'CPU ms/submission (10k burst)':>32}")
+        for name in sorted(rss, key=lambda n: -rss[n]):
+            print(f"{name:<16} {rss[name]:>8} {cpu.get(name, 0):>32.1f}")
+        print(f"{'whole stack':<16} {total:>8} {cpu.get('total', 0):>32.1f}")
+        self.run.phases["processes"] = {"rss_mib": rss, "rss_total_mib": total}
+
+
+def cpu_per(before: dict, after: dict, submissions: int) -> dict:
+    per = {
+        name: (after[name]["cpu_s"] - before.get(name, {"cpu_s": 0})["cpu_s"]) * 1000 / max(1, submissions)
+        for name in after
+    }
+    per["total"] = sum(per.values())
+    return per
+
+
+def print_ingest(name: str, figures: dict) -> None:
+    ingest = figures["ingest"]
+    after = ""
+    if "drained_after_s" in figures:
+        after = f"drained {figures['drained_after_s']:.1f} s after the last request"
+    if "all_final_after_s" in figures:
+        after = f"all mail {figures['all_mail_after_s']:.1f} s, all final {figures['all_final_after_s']:.1f} s"
+    if "cpu_ms_per_submission" in figures:
+        after += f"; {figures['cpu_ms_per_submission']['total']:.0f} CPU ms/submission"
+    print(
+        f"{name:<38} {ms(ingest['p50']):>10} {ms(ingest['p99']):>8} {ms(ingest['max']):>8} {ingest['failed']:>7}  {after}"
+    )
+    if ingest["errors"]:
+        print(f"{'':<38} errors: {'; '.join(ingest['errors'])}")
+
+
+def chart(run: Run, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(12, 7), sharex=True)
+    phases = sorted(
+        {r["phase"] for r in run.requests}, key=lambda p: min(r["sent_at"] for r in run.requests if r["phase"] == p)
+    )
+    for phase in phases:
+        rows = [r for r in run.requests if r["phase"] == phase and r["status"] == 201]
+        if rows:
+            top.scatter(
+                [r["sent_at"] - run.started for r in rows], [r["latency"] * 1000 for r in rows], s=2, label=phase
+            )
+    top.set_yscale("log")
+    top.set_ylabel("ingest latency (ms)")
+    top.legend(markerscale=4, fontsize=7, ncol=4)
+    top.grid(alpha=0.3)
+    t = [s.at - run.started for s in run.samples]
+    bottom.plot(t, [s.accepted - s.finished for s in run.samples], label="submissions not final")
+    bottom.plot(t, [s.queued for s in run.samples], label="Celery tasks queued")
+    bottom.plot(t, [s.outbox_unsent for s in run.samples], label="outbox rows unsent (relay lag)")
+    bottom.plot(t, [s.bridge_lag or 0 for s in run.samples], label="bridge lag (records)")
+    bottom.set_ylabel("backlog")
+    bottom.set_xlabel("seconds since the start of the run")
+    bottom.legend(fontsize=7)
+    bottom.grid(alpha=0.3)
+    fig.suptitle(
+        f"./deploy.sh bench on {platform.node()} ({os.cpu_count()} cores), {settings.DATABASES['default']['ENGINE'].rsplit('.', 1)[-1]}"
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--out", type=Path, default=REPO / "bench-results")
+    parser.add_argument("--smoke", action="store_true", help="tiny loads: that it works, not its numbers")
+    parser.add_argument("--no-viewers", action="store_true", help="skip the live-viewer phase")
+    parser.add_argument("--sustained-guess", type=float, default=None, help="first rate of the sustained search")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    random.seed(1)
+    bench = Bench(args)
+    t0 = time.monotonic()
+    bench.go()
+    run = bench.run
+    raw = {
+        "machine": {"host": platform.node(), "cores": os.cpu_count(), "python": platform.python_version()},
+        "database": settings.DATABASES["default"]["ENGINE"],
+        "smoke": args.smoke,
+        "duration_s": time.monotonic() - t0,
+        "phases": run.phases,
+        "samples": [s.__dict__ for s in run.samples],
+        "requests": run.requests,
+    }
+    (args.out / "bench.json").write_text(json.dumps(raw, indent=1, default=str))
+    chart(run, args.out / "bench.png")
+    print(f"\nraw figures: {args.out / 'bench.json'}\nchart: {args.out / 'bench.png'}  ({raw['duration_s']:.0f} s)")
+
+
+if __name__ == "__main__":
+    main()
