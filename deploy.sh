@@ -65,7 +65,7 @@ load_env() {
   export CRM_PORT="${CRM_PORT:-8001}" FLOWER_PORT="${FLOWER_PORT:-5555}" FRONTEND_PORT="${FRONTEND_PORT:-3000}"
   export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-config.settings.base}"
   export BIND_HOST="${BIND_HOST:-127.0.0.1}" API_WORKERS="${API_WORKERS:-2}"
-  export MAILER_CONCURRENCY="${MAILER_CONCURRENCY:-8}" WORKFLOW_CONCURRENCY="${WORKFLOW_CONCURRENCY:-8}" WORKER_NICE="${WORKER_NICE:-10}"
+  export MAILER_CONCURRENCY="${MAILER_CONCURRENCY:-4}" WORKFLOW_CONCURRENCY="${WORKFLOW_CONCURRENCY:-4}" WORKER_NICE="${WORKER_NICE:-10}"
   export CELERY_BROKER_URL="${CELERY_BROKER_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
   export CRM_API_BASE="${CRM_API_BASE:-http://127.0.0.1:$CRM_PORT/crm/api}"
   export FLOWER_UNAUTHENTICATED_API="${FLOWER_UNAUTHENTICATED_API:-true}" FLOWER_MAX_TASKS="${FLOWER_MAX_TASKS:-5000}"
@@ -210,6 +210,7 @@ local_start() {
   wait_healthy kafka-broker redis smtp
   step "applying migrations"
   quiet "migrate" "$VENV_BIN/python" manage.py migrate --noinput
+  quiet "migrate (the mock CRM's database)" "$VENV_BIN/python" manage.py migrate --noinput --settings config.settings.crm_server
   step "creating Kafka topic ${KAFKA_TOPIC:-events.contact_form} (${KAFKA_NUM_PARTITIONS:-3} partitions) if missing"
   quiet "topic creation" "$VENV_BIN/python" manage.py kafka_topics
   wait_healthy kafka
@@ -389,7 +390,7 @@ run_bench() {  # run_bench [--smoke] [--no-viewers] [--postgresql]: the stack on
   export REDIS_PORT="${REDIS_PORT:-6479}" SMTP_PORT="${SMTP_PORT:-1125}" MAILDEV_WEB_PORT="${MAILDEV_WEB_PORT:-1180}"
   export FLOWER_PORT="${FLOWER_PORT:-5655}" FRONTEND_PORT="${FRONTEND_PORT:-3100}"
   export KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9192}" KAFKA_DATA_DIR="$data/kafka"
-  export DATABASE_URL="${BENCH_DATABASE_URL:-sqlite:///$data/db.sqlite3}"
+  export DATABASE_URL="${BENCH_DATABASE_URL:-sqlite:///$data/db.sqlite3}" CRM_DATABASE_URL="sqlite:///$data/crm.sqlite3"
   export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')}"
   # As users run it, with the per-address limit lifted (one client sends everything) and the
   # synchronous baseline endpoint on for the comparison.

@@ -179,6 +179,7 @@ class Stack:
             "DJANGO_SECRET_KEY": "integration-tests",
             # TEST_DATABASE_URL runs the stack on another database (e.g. an empty PostgreSQL one).
             "DATABASE_URL": os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{self.tmp / 'db.sqlite3'}",
+            "CRM_DATABASE_URL": f"sqlite:///{self.tmp / 'crm.sqlite3'}",
             "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{self.ports['kafka']}",
             "KAFKA_TOPIC": self.topic,
             "KAFKA_NUM_PARTITIONS": "3",
@@ -268,6 +269,7 @@ class Stack:
         self.start_redis()
         self.start_smtp()
         self.manage("migrate", "--noinput")
+        self.manage("migrate", "--noinput", "--settings", "config.settings.crm_server")
         self.manage("kafka_topics")
 
     def _gunicorn(self, name: str, port: int, env: dict[str, str]) -> None:

@@ -36,6 +36,15 @@ import django  # noqa: E402
 
 django.setup()
 
+from django.db import connections  # noqa: E402
+
+from config.settings.base import database_config  # noqa: E402
+
+# The mock CRM's own database, read to count its leads.
+connections.settings["crm"] = connections.configure_settings(
+    {"default": database_config(os.environ.get("CRM_DATABASE_URL", ""), REPO / "data" / "crm.sqlite3")}
+)["default"]
+
 import redis  # noqa: E402
 from confluent_kafka import Consumer, TopicPartition  # noqa: E402
 from django.conf import settings  # noqa: E402
@@ -336,7 +345,7 @@ def integrity(results: list[dict], maildev: str) -> dict:
             per_recipient[to["address"]] = per_recipient.get(to["address"], 0) + 1
     wanted = {r["email"] for r in results if r["status"] == 201}
     dup_emails = sum(count - 1 for count in per_recipient.values() if count > 1)
-    leads = CrmLead.objects.filter(external_id__in=ids).values("external_id").annotate(n=Count("id"))
+    leads = CrmLead.objects.using("crm").filter(external_id__in=ids).values("external_id").annotate(n=Count("id"))
     dup_leads = sum(row["n"] - 1 for row in leads if row["n"] > 1)
     requests.delete(f"{maildev}/api/email/all", timeout=60)  # the catcher keeps every message in memory
     return {

@@ -40,6 +40,7 @@ def deploy_env():
         "DEPLOY_MODE": "local",
         "RUN_DIR": str(tmp / "run"),
         "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+        "CRM_DATABASE_URL": f"sqlite:///{tmp / 'crm.sqlite3'}",
         "DJANGO_SECRET_KEY": "deploy-test",
         "DJANGO_SETTINGS_MODULE": "config.settings.base",
         "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka}",

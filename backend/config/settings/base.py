@@ -64,27 +64,34 @@ TEMPLATES = [
     },
 ]
 
-DEFAULT_SQLITE = REPO_DIR / "data" / "db.sqlite3"
+
+def database_config(url: str, default_sqlite) -> dict:
+    """One database from its URL (empty: SQLite at `default_sqlite`), with the settings below."""
+    config = env.db_url_config(url or f"sqlite:///{default_sqlite}")
+    if config["NAME"] == str(default_sqlite):
+        default_sqlite.parent.mkdir(exist_ok=True)
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # Several processes (API, workers, relay, reconciler) write to one file. WAL lets readers run
+        # beside the writer; synchronous=NORMAL syncs the WAL at checkpoints, not at every commit (a
+        # power loss can drop the last commits, an application crash cannot); IMMEDIATE takes the
+        # write lock at BEGIN, so two writers queue instead of deadlocking on a lock upgrade; and
+        # config.sqlite queues the writers of every process on one OS file lock instead of SQLite's
+        # sleep-and-retry (see its docstring). The timeout is how long a statement outside a
+        # transaction waits for the lock.
+        config["ENGINE"] = "config.sqlite"
+        config["OPTIONS"] = {
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+        }
+    # Connections are kept between requests and tasks (each thread has its own), checked before reuse.
+    config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    config["CONN_HEALTH_CHECKS"] = True
+    return config
+
+
 # An empty DATABASE_URL means the embedded default, SQLite in data/.
-DATABASES = {"default": env.db_url_config(env.str("DATABASE_URL", default="") or f"sqlite:///{DEFAULT_SQLITE}")}
-if DATABASES["default"]["NAME"] == str(DEFAULT_SQLITE):
-    DEFAULT_SQLITE.parent.mkdir(exist_ok=True)
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Several processes (API, workers, relay, reconciler) write to one file. WAL lets readers run
-    # beside the writer; synchronous=NORMAL syncs the WAL at checkpoints, not at every commit (a power
-    # loss can drop the last commits, an application crash cannot); IMMEDIATE takes the write lock at
-    # BEGIN, so two writers queue instead of deadlocking on a lock upgrade; and config.sqlite queues
-    # the writers of every process on one OS file lock instead of SQLite's sleep-and-retry (see its
-    # docstring). The timeout is how long a statement outside a transaction waits for the lock.
-    DATABASES["default"]["ENGINE"] = "config.sqlite"
-    DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-    }
-# Connections are kept between requests and tasks (each thread has its own), and checked before reuse.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DATABASES = {"default": database_config(env.str("DATABASE_URL", default=""), REPO_DIR / "data" / "db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"

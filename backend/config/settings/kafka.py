@@ -13,4 +13,7 @@ EVENT_SOURCE = env.str("EVENT_SOURCE", default="urn:intake:backend")
 OUTBOX_WAKEUP_CHANNEL = "outbox:wakeup"
 OUTBOX_POLL_INTERVAL = env.float("OUTBOX_POLL_INTERVAL", default=1.0)
 OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=100)
+# After a wake-up the relay waits this long before claiming, so a batch gathers the commits of that
+# moment (fewer claims, produce requests and marks under load, at most this much added delay).
+OUTBOX_LINGER_SECONDS = env.float("OUTBOX_LINGER_SECONDS", default=0.005)
 OUTBOX_CLAIM_SECONDS = env.int("OUTBOX_CLAIM_SECONDS", default=30)
