@@ -1,6 +1,8 @@
 """Shared fixtures. The `stack` fixture starts the whole pipeline once per session, on free ports."""
 
+import asyncio
 import json
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -44,6 +46,13 @@ def pytest_runtest_makereport(item, call):
     report = yield
     setattr(item, f"rep_{report.when}", report)
     return report
+
+
+def run_async(coro, timeout: float | None = None):
+    """Run a coroutine to completion on a fresh event loop in its own thread (a test can run while
+    another library keeps a loop running in the main thread)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, asyncio.wait_for(coro, timeout) if timeout else coro).result()
 
 
 def read_topic(bootstrap: str, topic: str) -> list[dict]:

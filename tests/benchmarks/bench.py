@@ -429,8 +429,10 @@ class Bench:
         results = asyncio.run(post_load(self.run, name, url, rate=rate, count=count))
         figures = {"rate": rate, "seconds": seconds, "ingest": ingest_figures(results)}
         if drain and url == self.submit:
+            t0 = time.time() - figures["seconds"]
             figures["drained_after_s"] = wait_drained(self.size(900, 120), name)
             figures["cpu_ms_per_submission"] = cpu_per(cpu0, usage(), figures["ingest"]["accepted"])
+            figures["lag"] = self.lag_since(t0)
         print_ingest(name, figures)
         return self.phase(name, figures), results
 
@@ -451,8 +453,17 @@ class Bench:
             figures["all_mail_after_s"] = mailed
             figures["all_final_after_s"] = time.monotonic() - t0
             figures["cpu_ms_per_submission"] = cpu_per(cpu0, usage(), figures["ingest"]["accepted"])
+            figures["lag"] = self.lag_since(time.time() - figures["all_final_after_s"])
         print_ingest(name, figures)
         return self.phase(name, figures), results
+
+    def lag_since(self, since: float) -> dict:
+        """The relay's and the bridge's largest lag seen since `since` (unsent outbox rows, Kafka records)."""
+        window = [sample for sample in self.run.samples if sample.at >= since]
+        return {
+            "relay_max_unsent": max((s.outbox_unsent for s in window), default=None),
+            "bridge_max_lag": max((s.bridge_lag for s in window if s.bridge_lag is not None), default=None),
+        }
 
     def sustained(self, first_guess: float) -> dict:
         """The highest rate whose backlog does not grow over 60 s: a few steps around a first guess."""
@@ -608,6 +619,8 @@ def print_ingest(name: str, figures: dict) -> None:
         after = f"all mail {figures['all_mail_after_s']:.1f} s, all final {figures['all_final_after_s']:.1f} s"
     if "cpu_ms_per_submission" in figures:
         after += f"; {figures['cpu_ms_per_submission']['total']:.0f} CPU ms/submission"
+    if "lag" in figures:
+        after += f"; lag max: relay {figures['lag']['relay_max_unsent']}, bridge {figures['lag']['bridge_max_lag']}"
     print(
         f"{name:<38} {ms(ingest['p50']):>10} {ms(ingest['p99']):>8} {ms(ingest['max']):>8} {ingest['failed']:>7}  {after}"
     )

@@ -28,8 +28,10 @@ def frontend(stack) -> str:
     return stack.frontend
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    # Module scope: Playwright's sync API keeps an event loop running in this thread while it lives,
+    # and tests after the browser's own must be free to start theirs.
     if not Path(CHROMIUM).exists():
         pytest.fail(f"chromium not found at {CHROMIUM} (apt-get install chromium)")
     with sync_playwright() as playwright:

@@ -42,8 +42,11 @@ def test_two_relays_under_load_publish_each_submissions_events_in_order(stack):
     wanted = {submission["id"] for submission in created}
     by_key: dict[str, list[dict]] = {}
     for record in sorted(read_topic(stack.bootstrap, stack.topic), key=lambda r: (r["partition"], r["offset"])):
-        event = json.loads(record["raw"])
-        if event["subject"] in wanted:
+        try:
+            event = json.loads(record["raw"])
+        except ValueError:
+            continue  # other tests' poison records share the topic
+        if isinstance(event, dict) and event.get("subject") in wanted:
             by_key.setdefault(event["subject"], []).append(event)
     assert set(by_key) == wanted
     for key, events in by_key.items():

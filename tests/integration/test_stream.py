@@ -10,7 +10,7 @@ import aiohttp
 import pytest
 import requests
 
-from tests.conftest import report_figure, submit
+from tests.conftest import report_figure, run_async, submit
 from tests.servers import BIN, REPO, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("dump_logs_on_failure")]
@@ -125,7 +125,7 @@ async def watch_while(stack, url: str, viewers: int, *, action) -> list[list[dic
 def test_two_hundred_viewers_of_one_submission_in_flight_all_get_its_final_state(stack):
     (submission_id,) = parked_submissions(stack, 1)
     url = f"{stack.stream}/api/submissions/{submission_id}/events"
-    seen = asyncio.run(watch_while(stack, url, 200, action=lambda: release(stack, submission_id)))
+    seen = run_async(watch_while(stack, url, 200, action=lambda: release(stack, submission_id)))
 
     assert len(seen) == 200
     assert all(states[0]["status"] == "RECEIVED" for states in seen)  # all watched it from the start
@@ -177,7 +177,7 @@ async def idle_viewers(stack, ids: list[str], seconds: float) -> tuple[float, in
 
 def test_idle_viewers_cost_the_stream_little_cpu_because_nothing_polls(stack):
     ids = parked_submissions(stack, 200)
-    used, extra, threads = asyncio.run(idle_viewers(stack, ids, 6.0))
+    used, extra, threads = run_async(idle_viewers(stack, ids, 6.0))
     report_figure(
         f"stream: 200 idle viewers for 6 s used {used:.2f} s of CPU ({used / 6 * 100:.0f}% of a core), {threads} threads"
     )

@@ -13,11 +13,12 @@ from django.utils.module_loading import import_string
 from events import EmailDispatched, WorkflowCompleted, make_envelope
 from intake import stream
 from intake.services import timeline_record
+from tests.conftest import run_async
 from tests.unit.factories import SubmissionFactory
 
 
 def run(coro):
-    return asyncio.run(asyncio.wait_for(coro, timeout=10))
+    return run_async(coro, timeout=10)
 
 
 async def woken(event: asyncio.Event) -> bool:
