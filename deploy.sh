@@ -364,8 +364,10 @@ start_bench_postgres() {  # start_bench_postgres DIR PORT: a throwaway PostgreSQ
   mkdir -p "$dir"
   if [[ "$(id -u)" == 0 ]]; then chown postgres "$dir"; as=(runuser -u postgres --); fi  # initdb refuses root
   quiet "initdb" "${as[@]}" "$bin/initdb" -D "$dir" -A trust -U postgres
+  # synchronous_commit=off: the durability of SQLite's synchronous=NORMAL (a power loss can lose the
+  # last commits, a crash of a process cannot), so the two are compared on equal terms.
   quiet "pg_ctl start" "${as[@]}" "$bin/pg_ctl" -D "$dir" -w -l "$dir/server.log" \
-    -o "-p $port -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB" start
+    -o "-p $port -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB -c synchronous_commit=off" start
   quiet "createdb" "${as[@]}" "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres intake
   BENCH_PG_STOP=("${as[@]}" "$bin/pg_ctl" -D "$dir" -m fast stop)
   export BENCH_EXTRA_PIDS="postgresql=$(head -n 1 "$dir/postmaster.pid")"  # its CPU and memory count too
