@@ -469,7 +469,7 @@ Usage: ./deploy.sh COMMAND [ARGS]
   bench [--smoke] [--postgresql]
                         the benchmark: starts the stack on its own ports and data (Flower on, the
                         rate limit lifted), drives it from a separate process, prints a table and
-                        writes bench-results/bench.json and bench-results/bench.png (about 15 min;
+                        writes bench-results/DATABASE/bench.json and bench.png (about 20 min;
                         --smoke: a minute, that it works; --postgresql: on a throwaway PostgreSQL
                         cluster instead of SQLite; --no-viewers: skip the live-viewer phase)
   help                  this text
