@@ -55,6 +55,7 @@ from crm.models import CrmLead  # noqa: E402
 from intake.models import Submission, TimelineEntry  # noqa: E402
 from mailer.models import EmailDelivery  # noqa: E402
 from outbox.models import OutboxEvent  # noqa: E402
+from tests.servers import wait_until  # noqa: E402
 from workflow.models import SagaRun, SagaStep  # noqa: E402
 
 FINAL_RUNS = (SagaRun.Status.COMPLETED, SagaRun.Status.COMPENSATED, SagaRun.Status.COMPENSATION_FAILED)
@@ -99,16 +100,16 @@ class Run:
 # --- the stack's processes ---------------------------------------------------------------------------
 
 
-def supervised_pids() -> dict[str, int]:
+def ctl(*args: str, check: bool = True) -> str:
+    """supervisorctl of the running stack (deploy/supervisord.conf with this environment's RUN_DIR)."""
+    supervisorctl = sys.executable.replace("python", "supervisorctl")
     conf = REPO / "deploy" / "supervisord.conf"
-    out = subprocess.run(
-        [sys.executable.replace("python", "supervisorctl"), "-c", str(conf), "status"],
-        capture_output=True,
-        text=True,
-        check=False,
-    ).stdout
+    return subprocess.run([supervisorctl, "-c", str(conf), *args], check=check, capture_output=True, text=True).stdout
+
+
+def supervised_pids() -> dict[str, int]:
     pids = {}
-    for line in out.splitlines():
+    for line in ctl("status", check=False).splitlines():
         cells = line.split()
         if len(cells) >= 4 and cells[1] == "RUNNING" and cells[2] == "pid":
             pids[cells[0].split(":")[-1]] = int(cells[3].rstrip(","))
@@ -154,12 +155,6 @@ def usage() -> dict[str, dict[str, float]]:
             "rss_mib": sum(stats.get(p, (0, 0))[1] for p in pids) / 1024,
         }
     return result
-
-
-def ctl(*args: str) -> None:
-    conf = REPO / "deploy" / "supervisord.conf"
-    supervisorctl = sys.executable.replace("python", "supervisorctl")
-    subprocess.run([supervisorctl, "-c", str(conf), *args], check=True, capture_output=True)
 
 
 # --- the backlog sampler -----------------------------------------------------------------------------
@@ -233,14 +228,8 @@ def unfinished_total() -> int:
 def wait_drained(timeout: float, what: str) -> float:
     """Seconds until every accepted submission is final (mail and workflow)."""
     t0 = time.monotonic()
-    while True:
-        close_old_connections()
-        left = unfinished_total()
-        if left == 0:
-            return time.monotonic() - t0
-        if time.monotonic() - t0 > timeout:
-            raise TimeoutError(f"{what}: {left} submissions not final after {timeout:.0f} s")
-        time.sleep(0.25)
+    wait_until(lambda: close_old_connections() or unfinished_total() == 0, timeout, 0.25, f"{what} to drain")
+    return time.monotonic() - t0
 
 
 # --- load ----------------------------------------------------------------------------------------
@@ -295,7 +284,7 @@ async def post_load(
             due = start + n / rate
             delay = due - time.monotonic()
             if delay > 0:
-                await asyncio.sleep(delay)
+                await asyncio.sleep(delay)  # the load's pace (open loop), not a wait for a condition
             await send(n, due)
 
         await asyncio.gather(*(one(n) for n in range(count)))
@@ -442,13 +431,15 @@ class Bench:
         results = asyncio.run(post_load(self.run, name, url, rate=None, count=count))
         figures = {"count": count, "connections": CONNECTIONS, "ingest": ingest_figures(results)}
         if url == self.submit:
-            mailed = None
-            while mailed is None:
-                close_old_connections()
-                if EmailDelivery.objects.filter(status="SENT").count() >= accepted_count():
-                    mailed = time.monotonic() - t0
-                else:
-                    time.sleep(0.25)
+            wait_until(
+                lambda: (
+                    close_old_connections() or EmailDelivery.objects.filter(status="SENT").count() >= accepted_count()
+                ),
+                self.size(1800, 120),
+                0.25,
+                f"{name}: every email",
+            )
+            mailed = time.monotonic() - t0
             wait_drained(self.size(1800, 120), name)
             figures["all_mail_after_s"] = mailed
             figures["all_final_after_s"] = time.monotonic() - t0
@@ -522,17 +513,7 @@ class Bench:
 
             results, opened, finals, released = asyncio.run(scenario())
         finally:
-            subprocess.run(
-                [
-                    sys.executable.replace("python", "supervisorctl"),
-                    "-c",
-                    str(REPO / "deploy" / "supervisord.conf"),
-                    "start",
-                    "app:mailer",
-                ],
-                capture_output=True,
-                check=False,
-            )
+            ctl("start", "app:mailer", check=False)  # started already unless the scenario failed
         wait_drained(self.size(900, 120), "viewers")
         figures = {
             "viewers": n,

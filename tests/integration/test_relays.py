@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 
 from tests.conftest import final_state, read_topic, submit
-from tests.servers import BIN
+from tests.servers import BIN, hold_until
 
 pytestmark = pytest.mark.integration
 
@@ -21,10 +21,11 @@ def test_two_relays_under_load_publish_each_submissions_events_in_order(stack):
     for name in ("relay-a", "relay-b"):
         stack.procs.start(name, [str(BIN / "python"), "manage.py", "relay"], env)
     try:
+        start = time.monotonic()
         with ThreadPoolExecutor(8) as pool:
 
             def paced(n: int) -> dict:
-                time.sleep(n / 40)  # about 40 submissions a second
+                hold_until(start + n / 40)  # the load's pace: about 40 submissions a second
                 return submit(stack, email=f"relays-{n}-{time.monotonic_ns()}@example.org")
 
             created = list(pool.map(paced, range(120)))
