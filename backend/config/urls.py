@@ -2,6 +2,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import admin
+from django.contrib.admin.views.decorators import staff_member_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from health_check.views import HealthCheckView
@@ -21,22 +22,25 @@ urlpatterns = [
     path("api/redoc/", SpectacularRedocView.as_view(url_name="schema"), name="redoc"),
     # Liveness: can this process accept a submission (its database answers)?
     path("health", HealthCheckView.as_view(checks=["health_check.checks.Database"]), name="health"),
-    # Readiness of everything downstream, for operators.
+    # Readiness of everything downstream, for operators: it names internal hosts, so staff only
+    # (anyone else is sent to the admin's login).
     path(
         "health/deps",
-        HealthCheckView.as_view(
-            checks=[
-                "health_check.checks.Database",
-                (
-                    "health_check.contrib.redis.Redis",
-                    {"client_factory": lambda: Redis.from_url(settings.REDIS_URL)},
-                ),
-                (
-                    "health_check.contrib.kafka.Kafka",
-                    {"bootstrap_servers": [settings.KAFKA_BOOTSTRAP_SERVERS], "timeout": timedelta(seconds=3)},
-                ),
-                "config.health_checks.PipelineProcesses",
-            ]
+        staff_member_required(
+            HealthCheckView.as_view(
+                checks=[
+                    "health_check.checks.Database",
+                    (
+                        "health_check.contrib.redis.Redis",
+                        {"client_factory": lambda: Redis.from_url(settings.REDIS_URL)},
+                    ),
+                    (
+                        "health_check.contrib.kafka.Kafka",
+                        {"bootstrap_servers": [settings.KAFKA_BOOTSTRAP_SERVERS], "timeout": timedelta(seconds=3)},
+                    ),
+                    "config.health_checks.PipelineProcesses",
+                ]
+            )
         ),
         name="health-deps",
     ),

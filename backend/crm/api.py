@@ -1,15 +1,29 @@
-"""The mock CRM's HTTP API: create (idempotent), list, read and delete leads."""
+"""The mock CRM's HTTP API: create (idempotent), list, read and delete leads, for holders of its token."""
 
+import hmac
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404
 from django.utils.decorators import method_decorator
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from crm.faults import inject_faults
 from crm.models import CrmLead
+
+
+class HasCrmToken(BasePermission):
+    """Only callers with CRM_API_TOKEN (the workflow) may read, create or delete leads."""
+
+    message = "This CRM API needs its token: Authorization: Bearer <CRM_API_TOKEN>."
+
+    def has_permission(self, request, view) -> bool:
+        expected = settings.CRM_API_TOKEN
+        scheme, _, token = (request.headers.get("Authorization") or "").partition(" ")
+        return bool(expected) and scheme.lower() == "bearer" and hmac.compare_digest(token.strip(), expected)
 
 
 class CrmLeadSerializer(serializers.ModelSerializer):
@@ -25,7 +39,7 @@ class LeadListCreateApi(APIView):
     """POST creates a lead, once per external id (or Idempotency-Key); GET lists them."""
 
     authentication_classes: list = []
-    permission_classes = [AllowAny]
+    permission_classes = [HasCrmToken]
 
     def get(self, request):
         leads = CrmLead.objects.all()
@@ -51,7 +65,7 @@ class LeadListCreateApi(APIView):
 @method_decorator(inject_faults, name="dispatch")
 class LeadDetailApi(APIView):
     authentication_classes: list = []
-    permission_classes = [AllowAny]
+    permission_classes = [HasCrmToken]
 
     def get(self, request, lead_id):
         return Response(CrmLeadSerializer(get_object_or_404(CrmLead, id=lead_id)).data)

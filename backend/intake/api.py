@@ -3,12 +3,13 @@
 from django.conf import settings
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny, IsAdminUser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from intake.access import access_check, access_expires_at, bearer_token
 from intake.models import Submission
 from intake.selectors import submission_state
 from intake.services import submission_create
@@ -23,6 +24,14 @@ class SubmissionInputSerializer(serializers.Serializer):
         max_length=100, required=False, allow_blank=True, default="", validators=[no_control_characters]
     )
     message = serializers.CharField(max_length=5000, validators=[no_control_characters_multiline])
+    website = serializers.CharField(
+        required=False,
+        allow_blank=True,
+        default="",
+        write_only=True,
+        trim_whitespace=False,
+        help_text="Honeypot: hidden from people by the form, so it stays empty; a request that fills it is refused.",
+    )
     demo_fail_at = serializers.ChoiceField(
         choices=Submission.FailAt.choices,
         required=False,
@@ -30,6 +39,11 @@ class SubmissionInputSerializer(serializers.Serializer):
         default="",
         help_text="Demo control: make this workflow step fail so that compensation runs.",
     )
+
+    def validate_website(self, value: str) -> str:
+        if value:
+            raise serializers.ValidationError("Leave this field empty.")
+        return value
 
     def validate_demo_fail_at(self, value: str) -> str:
         if value and not settings.DEMO_CONTROLS:
@@ -41,6 +55,11 @@ class SubmissionCreatedSerializer(serializers.Serializer):
     id = serializers.UUIDField()
     status = serializers.CharField()
     status_url = serializers.URLField()
+    access_token = serializers.CharField(
+        help_text="Send it as `Authorization: Bearer <token>` to read this submission (the live stream also "
+        "takes `?access_token=`). Shown once; only its digest is stored."
+    )
+    access_expires_at = serializers.DateTimeField(help_text="The token opens nothing after this.")
 
 
 class TimelineItemSerializer(serializers.Serializer):
@@ -109,18 +128,41 @@ class SubmissionListCreateApi(APIView):
     def post(self, request):
         serializer = SubmissionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        submission = submission_create(**serializer.validated_data)
+        fields = {key: value for key, value in serializer.validated_data.items() if key != "website"}
+        submission = submission_create(**fields)
         status_url = request.build_absolute_uri(reverse("submission-detail", args=[submission.id]))
-        body = SubmissionCreatedSerializer({"id": submission.id, "status": "RECEIVED", "status_url": status_url}).data
+        created = {
+            "id": submission.id,
+            "status": "RECEIVED",
+            "status_url": status_url,
+            "access_token": submission.access_token,
+            "access_expires_at": access_expires_at(submission),
+        }
+        body = SubmissionCreatedSerializer(created).data
         return Response(body, status=status.HTTP_201_CREATED, headers={"Location": status_url})
 
 
 class SubmissionDetailApi(APIView):
-    """A submission's status and its timeline: every event about it, in order, with timestamps."""
+    """A submission's status and its timeline: every event about it, in order, with timestamps.
+
+    Needs the access token of the submit response (`Authorization: Bearer <token>`) until it expires;
+    staff who are logged in read every submission."""
 
     permission_classes = [AllowAny]
 
-    @extend_schema(responses=SubmissionOutputSerializer)
+    @extend_schema(
+        responses={200: SubmissionOutputSerializer},
+        parameters=[
+            OpenApiParameter("Authorization", str, OpenApiParameter.HEADER, description="Bearer <access_token>")
+        ],
+    )
     def get(self, request, submission_id):
         submission = get_object_or_404(Submission, id=submission_id)
-        return Response(SubmissionOutputSerializer(submission_state(submission=submission)).data)
+        if not (request.user and request.user.is_staff):
+            denied = access_check(submission=submission, token=bearer_token(request.headers))
+            if denied:
+                headers = {"WWW-Authenticate": 'Bearer realm="submission"'} if denied.status == 401 else None
+                return Response({"detail": denied.detail}, status=denied.status, headers=headers)
+        response = Response(SubmissionOutputSerializer(submission_state(submission=submission)).data)
+        response["Cache-Control"] = "private, no-store"  # personal data: no shared cache keeps it
+        return response

@@ -22,6 +22,9 @@ class Submission(models.Model):
         max_length=32, blank=True, default="", choices=FailAt.choices, help_text="Demo control: fail this step."
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    access_token_hash = models.CharField(
+        max_length=64, blank=True, default="", editable=False, help_text="SHA-256 of the visitor's access token."
+    )
 
     class Meta:
         ordering = ["-created_at"]

@@ -11,6 +11,7 @@ from datetime import datetime
 from django.db import IntegrityError, transaction
 
 from events import ContactFormSubmitted, Envelope, Event
+from intake.access import access_token_new
 from intake.models import Submission, TimelineEntry
 from outbox.services import outbox_notify, outbox_record
 
@@ -33,10 +34,16 @@ def event_emit(*, event: Event, correlation_id: str, causation_id: str | None = 
 
 @transaction.atomic
 def submission_create(*, name: str, email: str, message: str, company: str = "", demo_fail_at: str = "") -> Submission:
-    """Store a submission and its ContactFormSubmitted event in one transaction."""
+    """Store a submission and its ContactFormSubmitted event in one transaction.
+
+    The returned submission carries `access_token`, the visitor's key to its details: only its digest
+    is stored, so this is the one time it can be read.
+    """
+    token, digest = access_token_new()
     submission = Submission.objects.create(
-        name=name, email=email, company=company, message=message, demo_fail_at=demo_fail_at
+        name=name, email=email, company=company, message=message, demo_fail_at=demo_fail_at, access_token_hash=digest
     )
+    submission.access_token = token
     event_emit(
         event=ContactFormSubmitted(
             submission_id=str(submission.id), name=name, email=email, company=company, message=message

@@ -11,12 +11,15 @@ import asyncio
 import json
 import logging
 import random
+from collections import Counter
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from importlib import import_module
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.contrib.auth import SESSION_KEY, get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
@@ -26,6 +29,8 @@ from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 
+from config.client import client_address
+from intake.access import access_check, bearer_token
 from intake.api import SubmissionOutputSerializer
 from intake.models import Submission
 from intake.selectors import FINAL_STATUSES, submission_state
@@ -218,13 +223,42 @@ def _read_state(key: str) -> State | None:
     return json.dumps(data, cls=DjangoJSONEncoder), data["status"]
 
 
-def _submission_exists(key: str) -> bool:
+def _is_staff(session_key: str | None) -> bool:
+    """Whether the API's session cookie belongs to an active staff user (this process has no auth middleware)."""
+    if not session_key:
+        return False
+    user_id = import_module(settings.SESSION_ENGINE).SessionStore(session_key).get(SESSION_KEY)
+    return user_id is not None and get_user_model().objects.filter(pk=user_id, is_active=True, is_staff=True).exists()
+
+
+def _access_denied(key: str, token: str, session_key: str | None) -> JsonResponse | None:
+    """None when the viewer may follow submission `key`, else the answer to give it."""
     close_old_connections()
-    return Submission.objects.filter(id=key).exists()
+    submission = Submission.objects.filter(id=key).only("id", "created_at", "access_token_hash").first()
+    if submission is None:
+        return JsonResponse({"detail": "Not found."}, status=404)
+    denied = access_check(submission=submission, token=token)
+    if denied is None or _is_staff(session_key):
+        return None
+    return JsonResponse({"detail": denied.detail}, status=denied.status)
 
 
 read_state: Reader = sync_to_async(_read_state, thread_sensitive=False, executor=_reads)
-submission_exists = sync_to_async(_submission_exists, thread_sensitive=False, executor=_reads)
+access_denied = sync_to_async(_access_denied, thread_sensitive=False, executor=_reads)
+
+# Live streams open per client address in this process (STREAM_MAX_PER_CLIENT).
+_per_client: Counter[str] = Counter()
+
+
+async def _counted(client: str, stream: AsyncIterator[str]) -> AsyncIterator[str]:
+    _per_client[client] += 1
+    try:
+        async for chunk in stream:
+            yield chunk
+    finally:
+        _per_client[client] -= 1
+        if _per_client[client] <= 0:
+            del _per_client[client]
 
 
 async def submission_event_stream(hub: Hub, key: str, *, read: Reader = read_state) -> AsyncIterator[str]:
@@ -288,10 +322,17 @@ async def submission_events_api(request: HttpRequest, submission_id) -> HttpResp
     if hub.viewers >= settings.STREAM_MAX_VIEWERS:
         body = {"detail": "This server follows as many live submissions as it can; try again shortly."}
         return JsonResponse(body, status=503, headers={"Retry-After": "10"})
-    if not await submission_exists(key):
-        return JsonResponse({"detail": "Not found."}, status=404)
-    response = StreamingHttpResponse(submission_event_stream(hub, key), content_type="text/event-stream")
-    response["Cache-Control"] = "no-cache"
+    client = client_address(request)
+    if _per_client[client] >= settings.STREAM_MAX_PER_CLIENT:
+        body = {"detail": f"At most {settings.STREAM_MAX_PER_CLIENT} live streams per client; close one first."}
+        return JsonResponse(body, status=429, headers={"Retry-After": "5"})
+    token = bearer_token(request.headers, request.GET)
+    denied = await access_denied(key, token, request.COOKIES.get(settings.SESSION_COOKIE_NAME))
+    if denied is not None:
+        return denied
+    stream = _counted(client, submission_event_stream(hub, key))
+    response = StreamingHttpResponse(stream, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache, private"
     response["X-Accel-Buffering"] = "no"  # let a proxy pass each event through at once
     return response
 

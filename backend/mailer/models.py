@@ -14,6 +14,9 @@ class EmailDelivery(models.Model):
     submission = models.OneToOneField("intake.Submission", on_delete=models.CASCADE, related_name="email_delivery")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     recipient = models.EmailField(max_length=254)
+    recipient_key = models.CharField(
+        max_length=254, blank=True, default="", db_index=True, help_text="The mailbox, for the per-recipient limit."
+    )
     message_id = models.CharField(max_length=255, blank=True, default="")
     claimed_at = models.DateTimeField(null=True, blank=True)
     first_attempt_at = models.DateTimeField(null=True, blank=True, help_text="Start of the retry horizon.")

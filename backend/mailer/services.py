@@ -18,6 +18,7 @@ from templated_mail.mail import BaseEmailMessage
 from events import EmailDispatched, EmailFailed
 from intake.models import Submission
 from intake.services import event_emit
+from mailer.defang import defang
 from mailer.models import EmailDelivery
 from outbox.services import outbox_notify
 
@@ -33,17 +34,36 @@ def confirmation_message_id(submission: Submission) -> str:
 
 
 def confirmation_build(*, submission: Submission) -> BaseEmailMessage:
-    """The rendered-on-send confirmation for a submission (HTML and text; the template escapes input)."""
+    """The rendered-on-send confirmation for a submission (HTML and text; the template escapes input).
+
+    Its subject is fixed and the visitor's text in its body is defanged (mailer/defang.py)."""
     return BaseEmailMessage(
         template_name=TEMPLATE,
         context={
-            "name": submission.name,
-            "company": submission.company,
-            "message": submission.message,
+            "name": defang(submission.name),
+            "company": defang(submission.company),
+            "message": defang(submission.message),
             "submission_id": str(submission.id),
         },
         headers={"Message-ID": confirmation_message_id(submission)},
     )
+
+
+def recipient_key(address: str) -> str:
+    """The mailbox an address reaches, for the per-recipient limit: case and "+tag" do not make another."""
+    local, _, domain = address.strip().lower().rpartition("@")
+    return f"{local.split('+', 1)[0]}@{domain}"
+
+
+def _over_recipient_limit(delivery: EmailDelivery, now: datetime) -> bool:
+    """Whether this mailbox has had CONFIRMATIONS_PER_RECIPIENT confirmations (sent or being sent) lately."""
+    since = now - settings.CONFIRMATION_WINDOW
+    others = EmailDelivery.objects.filter(recipient_key=delivery.recipient_key).exclude(pk=delivery.pk)
+    recent = others.filter(
+        Q(status=EmailDelivery.Status.SENT, sent_at__gte=since)
+        | Q(status__in=(EmailDelivery.Status.SENDING, EmailDelivery.Status.RETRYING), first_attempt_at__gte=since)
+    )
+    return recent.count() >= settings.CONFIRMATIONS_PER_RECIPIENT
 
 
 def _claimable(now: datetime) -> Q:
@@ -59,7 +79,8 @@ def _claimable(now: datetime) -> Q:
 def _claim(submission: Submission) -> EmailDelivery | None:
     with transaction.atomic():  # one short write transaction for the row and its claim
         delivery, _ = EmailDelivery.objects.get_or_create(
-            submission=submission, defaults={"recipient": submission.email}
+            submission=submission,
+            defaults={"recipient": submission.email, "recipient_key": recipient_key(submission.email)},
         )
         now = timezone.now()
         # The conditional update is the lock: of two workers running the same task, one matches. The
@@ -195,6 +216,14 @@ def confirmation_send(*, submission_id: str, causation_id: str | None = None) ->
     if delivery is None:
         current = EmailDelivery.objects.get(submission=submission)
         return {"sent": False, "status": current.status}
+    if delivery.attempts == 1 and _over_recipient_limit(delivery, timezone.now()):
+        # The submission goes on (its lead is created); only the mail to that mailbox is held back.
+        reason = (
+            f"not sent: {settings.CONFIRMATIONS_PER_RECIPIENT} confirmations already went to this address "
+            f"in the last {settings.CONFIRMATION_WINDOW.total_seconds() / 3600:g} h (CONFIRMATIONS_PER_RECIPIENT)"
+        )
+        confirmation_mark_failed(submission_id=str(submission.id), reason=reason, causation_id=causation_id)
+        return {"sent": False, "status": EmailDelivery.Status.FAILED}
     message_id = confirmation_message_id(submission)
     if not _accepted_before(submission.id):  # a worker that died right after the server took it
         message = confirmation_build(submission=submission)

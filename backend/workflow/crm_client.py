@@ -22,6 +22,7 @@ def _session() -> requests.Session:
     session = getattr(_local, "session", None)
     if session is None:
         session = _local.session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {settings.CRM_API_TOKEN}"
     return session
 
 

@@ -22,6 +22,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "templated_mail",
     "health_check",
+    "axes",
     "outbox",
     "intake",
     "mailer",
@@ -40,6 +41,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it answers a locked-out admin login with 429.
+    "axes.middleware.AxesMiddleware",
 ]
 
 # The largest request body accepted (a submission is a few KiB); larger ones get a JSON 413.
@@ -121,3 +124,8 @@ from config.settings.celery import *  # noqa: E402,F403
 from config.settings.crm import *  # noqa: E402,F403
 from config.settings.email import *  # noqa: E402,F403
 from config.settings.kafka import *  # noqa: E402,F403
+from config.settings.security import *  # noqa: E402,F403
+
+# A real deployment refuses to start on an unsafe setting (config/settings/security.py).
+if PRODUCTION:  # noqa: F405
+    check_production(debug=DEBUG, secret_key=SECRET_KEY, cors_origins=CORS_ORIGINS, bench_baseline=BENCH_BASELINE)  # noqa: F405

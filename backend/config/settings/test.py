@@ -2,7 +2,10 @@
 
 import os
 
+# A developer's .env must not change what unit tests see (DEMO_CONTROLS, rates, ...).
+os.environ.setdefault("ENV_FILE", "/dev/null")
 os.environ.setdefault("DJANGO_SECRET_KEY", "unit-tests-only")
+os.environ.setdefault("CRM_API_TOKEN", "unit-tests-crm-token")
 
 from config.settings.base import *  # noqa: E402,F403
 

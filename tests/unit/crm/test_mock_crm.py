@@ -1,11 +1,34 @@
 import pytest
-from django.test import override_settings
+from django.conf import settings
+from django.test import Client, override_settings
 
 from crm.models import CrmLead
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("crm.urls")]
 
 LEAD = {"external_id": "sub-1", "name": "Ada", "email": "ada@example.org", "company": "", "owner": "o", "tags": ["t"]}
+
+
+@pytest.fixture
+def client():
+    """The workflow's view of the CRM: it holds the token."""
+    return Client(headers={"Authorization": f"Bearer {settings.CRM_API_TOKEN}"})
+
+
+@pytest.mark.parametrize("authorization", [None, "Bearer wrong", f"Basic {settings.CRM_API_TOKEN}"])
+def test_leads_cannot_be_listed_read_or_deleted_without_the_token(authorization):
+    lead = CrmLead.objects.create(external_id="sub-9", name="Ada", email="ada@example.org")
+    stranger = Client(headers={"Authorization": authorization} if authorization else {})
+    assert stranger.get("/crm/api/leads/").status_code == 403
+    assert stranger.get(f"/crm/api/leads/{lead.id}/").status_code == 403
+    assert stranger.delete(f"/crm/api/leads/{lead.id}/").status_code == 403
+    assert stranger.post("/crm/api/leads/", LEAD, content_type="application/json").status_code == 403
+    assert CrmLead.objects.count() == 1
+
+
+@override_settings(CRM_API_TOKEN="")
+def test_without_a_configured_token_the_crm_refuses_everyone(client):
+    assert client.get("/crm/api/leads/").status_code == 403
 
 
 def test_create_is_idempotent_on_the_idempotency_key(client):

@@ -14,7 +14,7 @@ from events import EmailDispatched, WorkflowCompleted, make_envelope
 from intake import stream
 from intake.services import timeline_record
 from tests.conftest import run_async
-from tests.unit.factories import SubmissionFactory
+from tests.unit.factories import SubmissionFactory, access_token_for
 
 
 def run(coro):
@@ -293,6 +293,7 @@ def test_viewers_beyond_the_cap_get_a_json_503(stream_app, settings):
 def test_a_finished_submission_streams_its_state_once_with_cors_and_no_caching(stream_app, settings):
     settings.CORS_ALLOWED_ORIGINS = ["http://localhost:3000"]
     submission = SubmissionFactory()
+    token = access_token_for(submission)
     for event in (
         EmailDispatched(submission_id=str(submission.id), recipient="r", message_id="m"),
         WorkflowCompleted(submission_id=str(submission.id), owner="o", crm_lead_id="1"),
@@ -300,14 +301,14 @@ def test_a_finished_submission_streams_its_state_once_with_cors_and_no_caching(s
         timeline_record(envelope=make_envelope(event, source="t", correlation_id=str(submission.correlation_id)))
 
     async def scenario():
-        url = f"/api/submissions/{submission.id}/events"
+        url = f"/api/submissions/{submission.id}/events?access_token={token}"
         response = await AsyncClient().get(url, headers={"Origin": "http://localhost:3000"})
         return response, [chunk async for chunk in response.streaming_content]
 
     response, chunks = run(scenario())
     assert response.status_code == 200
     assert response["Content-Type"] == "text/event-stream"
-    assert response["Cache-Control"] == "no-cache" and response["X-Accel-Buffering"] == "no"
+    assert response["Cache-Control"] == "no-cache, private" and response["X-Accel-Buffering"] == "no"
     assert response["Access-Control-Allow-Origin"] == "http://localhost:3000"
     assert len(chunks) == 1
     state = json.loads(chunks[0].decode().removeprefix("event: state\ndata: "))
@@ -319,3 +320,90 @@ def test_an_oversized_body_gets_a_json_413_in_the_event_loop_too(stream_app):
     response = run(AsyncClient().post("/health", data="x" * 300_000, content_type="text/plain"))
     assert response.status_code == 413
     assert "larger than the limit" in response.json()["detail"]
+
+
+# --- who may follow a submission (finding 7) and how many streams a client holds (finding 8) -----
+
+
+def finished_submission():
+    submission = SubmissionFactory()
+    for event in (
+        EmailDispatched(submission_id=str(submission.id), recipient="r", message_id="m"),
+        WorkflowCompleted(submission_id=str(submission.id), owner="o", crm_lead_id="1"),
+    ):
+        timeline_record(envelope=make_envelope(event, source="t", correlation_id=str(submission.correlation_id)))
+    return submission
+
+
+def get_stream(url, cookies=None, **headers):
+    async def scenario():
+        client = AsyncClient()
+        for name, value in (cookies or {}).items():
+            client.cookies[name] = value
+        response = await client.get(url, **headers)
+        chunks = [chunk async for chunk in response.streaming_content] if response.streaming else []
+        return response, b"".join(chunks).decode()
+
+    return run(scenario())
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_stream_needs_the_submissions_token(stream_app):
+    submission = finished_submission()
+    token = access_token_for(submission)
+    url = f"/api/submissions/{submission.id}/events"
+    anonymous, _ = get_stream(url)
+    assert anonymous.status_code == 401 and "access token" in anonymous.json()["detail"]
+    assert get_stream(f"{url}?access_token=guessed")[0].status_code == 403
+    by_query, body = get_stream(f"{url}?access_token={token}")
+    assert by_query.status_code == 200 and str(submission.email) in body
+    by_header, _ = get_stream(url, headers={"Authorization": f"Bearer {token}"})
+    assert by_header.status_code == 200
+
+
+@pytest.mark.django_db(transaction=True)
+def test_staff_follow_any_submission_with_the_apis_session(stream_app, admin_user, settings):
+    from django.test import Client
+
+    submission = finished_submission()
+    access_token_for(submission)
+    api = Client()
+    api.force_login(admin_user)
+    cookie = api.cookies[settings.SESSION_COOKIE_NAME].value
+    url = f"/api/submissions/{submission.id}/events"
+    response, body = get_stream(url, cookies={settings.SESSION_COOKIE_NAME: cookie})
+    assert response.status_code == 200 and str(submission.id) in body
+    forged, _ = get_stream(url, cookies={settings.SESSION_COOKIE_NAME: "forged"})
+    assert forged.status_code == 401
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_client_beyond_its_stream_limit_gets_429_whatever_it_forwards(stream_app, settings):
+    settings.STREAM_MAX_PER_CLIENT = 2
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 0}
+    submission = SubmissionFactory()  # in flight: its streams stay open
+    token = access_token_for(submission)
+    url = f"/api/submissions/{submission.id}/events?access_token={token}"
+
+    async def follow(n: int, started: asyncio.Event):
+        response = await AsyncClient().get(url, headers={"X-Forwarded-For": f"198.51.100.{n}"})
+        async for _ in response.streaming_content:
+            started.set()  # the stream has started: it counts until the viewer goes
+
+    async def scenario():
+        viewers = []
+        for n in range(2):
+            started = asyncio.Event()
+            viewers.append(asyncio.create_task(follow(n, started)))
+            await started.wait()
+        refused = await AsyncClient().get(url, headers={"X-Forwarded-For": "198.51.100.99"})
+        for viewer in viewers:  # what the server does when a viewer disconnects
+            viewer.cancel()
+        await asyncio.gather(*viewers, return_exceptions=True)
+        after = await AsyncClient().get(url)
+        return refused, after.status_code
+
+    refused, after = run(scenario())
+    assert refused.status_code == 429 and refused["Retry-After"] == "5"
+    assert "live streams per client" in refused.json()["detail"]
+    assert after == 200  # a client whose viewers left has its allowance back
