@@ -34,14 +34,38 @@ quiet() {  # quiet WHAT CMD...: run CMD with its output kept aside; on failure s
 
 # --- configuration -------------------------------------------------------------------------------
 
-load_env() {
-  if [[ ! -f .env && -z "${ENV_FILE:-}" ]]; then
-    cp .env.example .env
-    local key
-    key="$(python3 -c 'import secrets; print(secrets.token_urlsafe(48))')"
-    sed -i "s|^DJANGO_SECRET_KEY=.*|DJANGO_SECRET_KEY=$key|" .env
-    step "created .env from .env.example (with a new DJANGO_SECRET_KEY)"
+new_secret() { python3 -c 'import secrets, sys; print(secrets.token_urlsafe(int(sys.argv[1])))' "${1:-32}"; }
+
+set_secret() {  # set_secret FILE NAME VALUE [PLACEHOLDER]: give NAME a value in FILE unless it has a real one
+  local file="$1" name="$2" value="$3" placeholder="${4:-}" current
+  current="$(sed -n "s/^$name=//p" "$file" | tail -n 1)"
+  [[ -n "$current" && "$current" != "$placeholder" ]] && return 0
+  if grep -q "^$name=" "$file"; then sed -i "s|^$name=.*|$name=$value|" "$file"; else printf '%s=%s\n' "$name" "$value" >>"$file"; fi
+  GENERATED+=("$name")
+}
+
+prepare_settings() {  # the settings file: created on first use, its owner's alone, its secrets generated
+  local file="${ENV_FILE:-.env}"
+  if [[ -z "${ENV_FILE:-}" && ! -f .env ]]; then
+    (umask 077 && cp .env.example .env)
+    step "created .env from .env.example"
   fi
+  [[ -f "$file" && -w "$file" ]] || return 0  # e.g. ENV_FILE=/dev/null: the environment says everything
+  if [[ "$(stat -c %a "$file")" != 600 ]]; then
+    chmod 600 "$file"
+    step "${file#"$REPO_DIR"/}: made readable by its owner only (it holds secrets)"
+  fi
+  GENERATED=()
+  set_secret "$file" DJANGO_SECRET_KEY "$(new_secret 50)" change-me
+  set_secret "$file" FLOWER_BASIC_AUTH "admin:$(new_secret 18)"
+  set_secret "$file" MAILDEV_WEB_USER admin
+  set_secret "$file" MAILDEV_WEB_PASS "$(new_secret 18)"
+  set_secret "$file" CRM_API_TOKEN "$(new_secret 32)"
+  [[ ${#GENERATED[@]} -eq 0 ]] || step "generated into ${file#"$REPO_DIR"/}: ${GENERATED[*]}"
+}
+
+load_env() {
+  prepare_settings
   local file="${ENV_FILE:-.env}" line name value
   if [[ -f "$file" ]]; then
     while IFS= read -r line || [[ -n "$line" ]]; do
@@ -68,7 +92,13 @@ load_env() {
   export MAILER_CONCURRENCY="${MAILER_CONCURRENCY:-4}" WORKFLOW_CONCURRENCY="${WORKFLOW_CONCURRENCY:-4}" WORKER_NICE="${WORKER_NICE:-10}"
   export CELERY_BROKER_URL="${CELERY_BROKER_URL:-redis://127.0.0.1:$REDIS_PORT/0}"
   export CRM_API_BASE="${CRM_API_BASE:-http://127.0.0.1:$CRM_PORT/crm/api}"
-  export FLOWER_UNAUTHENTICATED_API="${FLOWER_UNAUTHENTICATED_API:-true}" FLOWER_MAX_TASKS="${FLOWER_MAX_TASKS:-5000}"
+  export FLOWER_MAX_TASKS="${FLOWER_MAX_TASKS:-5000}"
+  # Without a settings file (ENV_FILE=/dev/null: the benchmark, tests) these secrets live for this run.
+  [[ -n "${FLOWER_BASIC_AUTH:-}" ]] || export FLOWER_BASIC_AUTH="admin:$(new_secret 18)"
+  [[ -n "${MAILDEV_WEB_USER:-}" ]] || export MAILDEV_WEB_USER=admin
+  [[ -n "${MAILDEV_WEB_PASS:-}" ]] || export MAILDEV_WEB_PASS="$(new_secret 18)"
+  [[ -n "${CRM_API_TOKEN:-}" ]] || export CRM_API_TOKEN="$(new_secret 32)"
+  unset FLOWER_UNAUTHENTICATED_API  # an old .env's; Flower would open its API to every web page with it
   local first="${KAFKA_BOOTSTRAP_SERVERS%%,*}"
   export KAFKA_HOST="${first%:*}" KAFKA_PORT="${first##*:}"
   export KAFKA_CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-$((KAFKA_PORT + 1))}"
@@ -311,9 +341,9 @@ print_urls() {
   API docs          http://localhost:$API_PORT/api/docs/  (schema: /api/schema/)
   Live progress     $STREAM_PUBLIC_URL/api/submissions/<id>/events  (server-sent events)
   Admin             http://localhost:$API_PORT/admin/  (create a user: .venv/bin/python manage.py createsuperuser)
-  Flower            http://localhost:$FLOWER_PORT
-  SMTP catcher UI   http://localhost:$MAILDEV_WEB_PORT  (SMTP on port $SMTP_PORT)
-  Mock CRM          http://localhost:$CRM_PORT/crm/api/leads/
+  Flower            http://localhost:$FLOWER_PORT  (user and password: FLOWER_BASIC_AUTH in ${ENV_FILE:-.env})
+  SMTP catcher UI   http://localhost:$MAILDEV_WEB_PORT  (MAILDEV_WEB_USER / MAILDEV_WEB_PASS; SMTP on port $SMTP_PORT)
+  Mock CRM          http://localhost:$CRM_PORT/crm/api/leads/  (Authorization: Bearer \$CRM_API_TOKEN)
   Kafka             $KAFKA_BOOTSTRAP_SERVERS  (topic ${KAFKA_TOPIC:-events.contact_form})
 EOF
 }
@@ -397,6 +427,7 @@ run_bench() {  # run_bench [--smoke] [--no-viewers] [--postgresql]: the stack on
   # As users run it, with the per-address limit lifted (one client sends everything) and the
   # synchronous baseline endpoint on for the comparison.
   export SUBMISSION_RATE_LIMIT="1000000/minute" BENCH_BASELINE=true LOG_LEVEL="${LOG_LEVEL:-WARNING}"
+  export STREAM_MAX_PER_CLIENT=1000000  # its 1,000 live viewers come from one address
   load_env
   ensure_python test
   if running; then local_stop; fi

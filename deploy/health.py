@@ -5,6 +5,7 @@ Usage: health.py NAME...              print "NAME ok|down (detail)" per name; ex
        health.py --lag                    the bridge's consumer lag per partition (committed vs end offset)
 """
 
+import base64
 import json
 import os
 import sys
@@ -18,9 +19,18 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(name, default)
 
 
-def _http(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=TIMEOUT) as response:  # noqa: S310 (loopback URLs only)
+def _http(url: str, credentials: str = "") -> str:
+    """GET a loopback URL; `credentials` ("user:password") for a page behind basic auth."""
+    request = urllib.request.Request(url)  # noqa: S310 (loopback http URLs only)
+    if credentials:
+        request.add_header("Authorization", "Basic " + base64.b64encode(credentials.encode()).decode())
+    with urllib.request.urlopen(request, timeout=TIMEOUT) as response:  # noqa: S310 (loopback URLs only)
         return f"HTTP {response.status}"
+
+
+def _maildev_credentials() -> str:
+    user, password = _env("MAILDEV_WEB_USER", ""), _env("MAILDEV_WEB_PASS", "")
+    return f"{user}:{password}" if user and password else ""
 
 
 def _broker_url() -> str:
@@ -158,7 +168,7 @@ CHECKS = {
     "kafka-broker": check_kafka_broker,
     "kafka": check_kafka,
     "redis": check_redis,
-    "smtp": lambda: _http(f"http://127.0.0.1:{_env('MAILDEV_WEB_PORT', '1080')}/api/healthz"),
+    "smtp": lambda: _http(f"http://127.0.0.1:{_env('MAILDEV_WEB_PORT', '1080')}/api/healthz", _maildev_credentials()),
     "crm": lambda: _http(f"http://127.0.0.1:{_env('CRM_PORT', '8001')}/crm/health"),
     "api": lambda: _http(f"http://127.0.0.1:{_env('API_PORT', '5000')}/health"),
     "stream": check_stream,
@@ -167,7 +177,10 @@ CHECKS = {
     "relay": lambda: _heartbeat("health:relay"),
     "bridge": lambda: _heartbeat("health:bridge"),
     "reconciler": lambda: _heartbeat("health:reconciler"),
-    "flower": lambda: _http(f"http://127.0.0.1:{_env('FLOWER_PORT', '5555')}/healthcheck"),
+    # Operator pages are behind basic auth (FLOWER_BASIC_AUTH: user:password, first pair if several).
+    "flower": lambda: _http(
+        f"http://127.0.0.1:{_env('FLOWER_PORT', '5555')}/healthcheck", _env("FLOWER_BASIC_AUTH", "").split(",")[0]
+    ),
     "frontend": lambda: _http(f"http://127.0.0.1:{_env('FRONTEND_PORT', '3000')}/health"),
 }
 

@@ -3,7 +3,8 @@ import { defineConfig, type Plugin } from "vite";
 import react from "@vitejs/plugin-react";
 
 // In production a small server answers GET /config.json. The dev server does the same here, so that
-// `npm run dev` behaves like the real thing (API_BASE overrides the address of the API).
+// `npm run dev` behaves like the real thing (API_BASE overrides the address of the API; DEMO_CONTROLS=true
+// shows the form's demo control, which the API must allow too).
 function devRuntimeConfig(): Plugin {
   return {
     name: "dev-runtime-config",
@@ -12,7 +13,12 @@ function devRuntimeConfig(): Plugin {
       server.middlewares.use("/config.json", (_req, res) => {
         res.setHeader("Content-Type", "application/json");
         res.setHeader("Cache-Control", "no-store");
-        res.end(JSON.stringify({ apiBase: process.env.API_BASE ?? "http://localhost:5000" }));
+        res.end(
+          JSON.stringify({
+            apiBase: process.env.API_BASE ?? "http://localhost:5000",
+            demoControls: process.env.DEMO_CONTROLS?.toLowerCase() === "true",
+          }),
+        );
       });
     },
   };
@@ -23,7 +29,8 @@ export default defineConfig({
   // The API allows browser calls from port 3000 (CORS), so the dev server uses it too.
   server: { port: 3000 },
   preview: { port: 3000 },
-  build: { outDir: "dist", sourcemap: true },
+  // No source maps: the production bundle ships no readable source, nor a comment pointing to one.
+  build: { outDir: "dist", sourcemap: false },
   test: {
     environment: "jsdom",
     globals: true,

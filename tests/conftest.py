@@ -8,7 +8,7 @@ import pytest
 import requests
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-from tests.servers import Stack, wait_until
+from tests.servers import Stack, read_submission, remember_token, wait_until
 
 FIGURES: list[str] = []
 
@@ -128,12 +128,12 @@ def submit(stack: Stack, **overrides) -> dict:
     body = {"name": "Ada Lovelace", "email": "ada@example.org", "company": "Analytical Engines", "message": "Hello"}
     response = requests.post(f"{stack.api}/api/submissions/", json={**body, **overrides}, timeout=10)
     assert response.status_code == 201, response.text
-    return response.json()
+    return remember_token(response.json())
 
 
 def final_state(stack: Stack, submission_id: str, timeout: float = 60) -> dict:
     def done():
-        state = requests.get(f"{stack.api}/api/submissions/{submission_id}/", timeout=5).json()
+        state = read_submission(stack, submission_id)
         return state if state["status"] in ("COMPLETED", "COMPENSATED", "COMPENSATION_FAILED", "FAILED") else None
 
     return wait_until(done, timeout=timeout, what=f"submission {submission_id} to finish")
@@ -145,4 +145,5 @@ def emails_to(stack: Stack, address: str) -> list[dict]:
 
 
 def crm_leads(stack: Stack, submission_id: str) -> list[dict]:
-    return requests.get(f"{stack.crm}/leads/", params={"external_id": submission_id}, timeout=5).json()["results"]
+    url, headers = f"{stack.crm}/leads/", {"Authorization": f"Bearer {stack.env['CRM_API_TOKEN']}"}
+    return requests.get(url, params={"external_id": submission_id}, headers=headers, timeout=5).json()["results"]

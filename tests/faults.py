@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import requests
 from kafka import KafkaProducer
 
-from tests.servers import Stack, hold_until, wait_until
+from tests.servers import Stack, hold_until, read_submission, remember_token, wait_until
 
 FAULT_AT = 1.0  # seconds into the load
 FINAL = ("COMPLETED", "COMPENSATED", "COMPENSATION_FAILED", "FAILED")
@@ -232,11 +232,11 @@ def _post(stack: Stack, email: str, demo_fail_at: str) -> str | None:
         response = requests.post(f"{stack.api}/api/submissions/", json=body, timeout=10)
     except requests.RequestException:
         return None
-    return response.json()["id"] if response.status_code == 201 else None
+    return remember_token(response.json())["id"] if response.status_code == 201 else None
 
 
 def _status(stack: Stack, submission_id: str) -> str:
-    return requests.get(f"{stack.api}/api/submissions/{submission_id}/", timeout=10).json()["status"]
+    return read_submission(stack, submission_id, timeout=10)["status"]
 
 
 def run_case(stack: Stack, case: Case, count: int = 100, rate: float = 30.0) -> Outcome:
@@ -317,7 +317,10 @@ def _count_emails(stack: Stack, accepted: dict[str, str], outcome: Outcome) -> N
 def _count_leads(stack: Stack, accepted: dict[str, str], statuses: dict[str, str], outcome: Outcome) -> None:
     """Leads per submission: one for a COMPLETED one, none left by a compensated one, never two."""
     for submission_id in accepted:
-        leads = requests.get(f"{stack.crm}/leads/", params={"external_id": submission_id}, timeout=10).json()["results"]
+        headers = {"Authorization": f"Bearer {stack.env['CRM_API_TOKEN']}"}
+        leads = requests.get(
+            f"{stack.crm}/leads/", params={"external_id": submission_id}, headers=headers, timeout=10
+        ).json()["results"]
         outcome.leads += len(leads)
         outcome.duplicate_leads += max(0, len(leads) - 1)
         if statuses.get(submission_id) == "COMPLETED" and not leads:

@@ -55,6 +55,34 @@ def hold_until(moment: float) -> None:
     time.sleep(max(0.0, moment - time.monotonic()))
 
 
+# Each submission's access token, noted by whoever created it (the 201 body carries it once).
+ACCESS_TOKENS: dict[str, str] = {}
+
+
+def remember_token(created: dict) -> dict:
+    """Note the access token of a 201 body; returns the body."""
+    ACCESS_TOKENS[created["id"]] = created["access_token"]
+    return created
+
+
+def visitor_headers(submission_id: str) -> dict[str, str]:
+    """What the visitor who sent `submission_id` sends to read it."""
+    return {"Authorization": f"Bearer {ACCESS_TOKENS[submission_id]}"}
+
+
+def read_submission(stack: "Stack", submission_id: str, timeout: float = 5) -> dict:
+    """A submission's state, read as its visitor reads it (with the access token)."""
+    url = f"{stack.api}/api/submissions/{submission_id}/"
+    response = requests.get(url, headers=visitor_headers(submission_id), timeout=timeout)
+    response.raise_for_status()
+    return response.json()
+
+
+def stream_url(stack: "Stack", submission_id: str) -> str:
+    """The live stream of a submission, as the browser opens it (the token in the query)."""
+    return f"{stack.stream}/api/submissions/{submission_id}/events?access_token={ACCESS_TOKENS[submission_id]}"
+
+
 def http_ok(url: str) -> bool:
     return requests.get(url, timeout=2).status_code == 200
 
@@ -200,6 +228,11 @@ class Stack:
             "MAIL_RETRY_BACKOFF_MAX": "4",
             "TASK_RETRY_BACKOFF_MAX": "1",
             "SUBMISSION_RATE_LIMIT": "10000/minute",
+            # Tests hold hundreds of live streams from one address, and use the demo's failure control.
+            "STREAM_MAX_PER_CLIENT": "100000",
+            "CONFIRMATIONS_PER_RECIPIENT": "100000",  # many tests write to one address; unit tests cover the limit
+            "DEMO_CONTROLS": "true",
+            "CRM_API_TOKEN": "integration-tests-crm-token",
             "API_PORT": str(self.ports["api"]),
             "API_PUBLIC_URL": f"http://127.0.0.1:{self.ports['api']}",
             "STREAM_PORT": str(self.ports["stream"]),

@@ -13,11 +13,18 @@ work under a backlog is queued, not lost, and re-sending it would lengthen the q
 
 Every action is idempotent at the receiving end (claims, step rows, event ids), so a re-drive that
 races the original does no harm. `manage.py redrive` runs one tick with a chosen stall time.
+
+Every PURGE_INTERVAL (the first time PURGE_FIRST_DELAY after start) it also deletes finished
+submissions older than DATA_RETENTION_DAYS (intake/retention.py). A tick purges at most
+PURGE_BATCHES_PER_TICK batches, so re-drives are not held up: a larger backlog is purged over the next
+ticks. A failed purge is logged and tried again an interval later. (The mock CRM's own database is
+purged by `manage.py purge --settings config.settings.crm_server` from cron.)
 """
 
 import json
 import logging
 import threading
+import time
 from datetime import timedelta
 
 import redis
@@ -28,6 +35,7 @@ from django.utils import timezone
 from config.celery import app as celery_app
 from config.loop import FailureClock
 from intake.models import Submission
+from intake.retention import BATCHES, submissions_purge
 from mailer.services import mail_due_ids
 from outbox.models import OutboxEvent
 from outbox.services import outbox_notify
@@ -42,6 +50,9 @@ GUARD_PREFIX = "reconcile:"
 LOOKBACK = timedelta(days=7)  # older work is left to an operator (and outbox rows are pruned)
 BATCH = 500
 SUBMITTED = "ContactFormSubmitted"
+PURGE_FIRST_DELAY = 60.0  # seconds after start: what start-up finds stalled is re-driven first
+PURGE_BATCH = 500
+PURGE_BATCHES_PER_TICK = 10  # a few seconds at most: the heartbeat and re-drives go on meanwhile
 
 
 class Reconciler:
@@ -55,6 +66,7 @@ class Reconciler:
         self.stopping = threading.Event()
         self.totals: dict[str, int] = {}
         self.health = FailureClock()
+        self.next_purge_at = time.monotonic() + PURGE_FIRST_DELAY
 
     def _first_time(self, kind: str, key: str, ttl: int) -> bool:
         """True once per `ttl` seconds for (kind, key): a re-drive waits for its effect before repeating."""
@@ -127,6 +139,28 @@ class Reconciler:
                 sent += 1
         return sent
 
+    def purge_if_due(self, *, now: float | None = None) -> dict[str, int] | None:
+        """Purge expired personal data when it is due; None when it was not (or purging is off, or failed)."""
+        now = time.monotonic() if now is None else now
+        if settings.DATA_RETENTION_DAYS <= 0 or now < self.next_purge_at:
+            return None
+        self.next_purge_at = now + settings.PURGE_INTERVAL
+        older_than = timezone.now() - timedelta(days=settings.DATA_RETENTION_DAYS)
+        try:
+            counts = submissions_purge(
+                older_than=older_than, batch_size=PURGE_BATCH, max_batches=PURGE_BATCHES_PER_TICK
+            )
+        except Exception:  # a locked or missing database: the next interval tries again
+            logger.exception("purge failed; trying again in %.0f s", settings.PURGE_INTERVAL)
+            return None
+        purged = counts[Submission._meta.label]
+        if purged >= PURGE_BATCH * PURGE_BATCHES_PER_TICK:
+            self.next_purge_at = now  # every batch was full: a backlog, purged on at the next tick
+        self.totals["purged"] = self.totals.get("purged", 0) + purged
+        done = {kind: count for kind, count in counts.items() if count and kind != BATCHES}
+        logger.info("purge of data created before %s: %s", older_than.isoformat(), done or "nothing to delete")
+        return counts
+
     def heartbeat(self) -> None:
         try:
             beat = self.health.beat(**self.totals)
@@ -148,6 +182,7 @@ class Reconciler:
             except Exception as exc:  # the loop outlives a database, Redis or broker hiccup
                 logger.exception("reconciler pass failed; trying again next tick")
                 self.health.note(ok=False, error=f"{type(exc).__name__}: {exc}")
+            self.purge_if_due()
             self.heartbeat()
             self.stopping.wait(settings.RECONCILE_INTERVAL)
         logger.info("reconciler stopped: %s", self.totals)

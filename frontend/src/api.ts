@@ -1,4 +1,8 @@
-/** The submissions API: create a submission, read its state, follow it live. */
+/**
+ * The submissions API: create a submission, read its state, follow it live. Reading needs the access
+ * token that creating handed over: as `Authorization: Bearer <token>` on the API, and as the
+ * `access_token` query parameter on the live stream (an EventSource sends no headers).
+ */
 
 import type { RuntimeConfig } from "./config";
 import { isFinalStatus, isSubmissionState, type SubmissionState } from "./types";
@@ -7,7 +11,14 @@ import { FIELD_NAMES, type FieldName, type SubmissionInput } from "./validation"
 export type ServerFieldErrors = Partial<Record<FieldName, string[]>>;
 
 export type CreateResult =
-  | { kind: "created"; id: string; status: string; statusUrl: string }
+  | {
+      kind: "created";
+      id: string;
+      status: string;
+      statusUrl: string;
+      accessToken: string;
+      accessExpiresAt: string | null;
+    }
   | { kind: "invalid"; fieldErrors: ServerFieldErrors; formErrors: string[] }
   | { kind: "rate-limited"; retryAfterSeconds: number | null }
   | { kind: "server-error"; status: number }
@@ -17,6 +28,8 @@ export type CreateResult =
 export type GetResult =
   | { kind: "ok"; state: SubmissionState }
   | { kind: "not-found" }
+  /** 401: no token was sent; 403: the token is wrong or has expired. */
+  | { kind: "no-access"; status: 401 | 403 }
   | { kind: "error"; message: string };
 
 export interface ApiOptions {
@@ -33,13 +46,20 @@ export interface ApiOptions {
 }
 
 export interface Api {
+  /** The runtime configuration (a plain address: that address for both, and no demo controls). */
+  config(): Promise<RuntimeConfig>;
   createSubmission(input: SubmissionInput): Promise<CreateResult>;
-  getSubmission(id: string): Promise<GetResult>;
-  eventsUrl(id: string): Promise<string>;
+  getSubmission(id: string, token: string): Promise<GetResult>;
+  eventsUrl(id: string, token: string): Promise<string>;
   readonly EventSource: typeof EventSource | null;
   readonly pollIntervalMs: number;
   readonly streamStallMs: number;
 }
+
+// The API's own words for a filled honeypot ("Leave this field empty.") point at a field nobody can see.
+const HONEYPOT_FILLED =
+  "The form was refused as automated: a hidden field that must stay empty was filled in (some autofill tools do " +
+  "this). Reload the page and send it again.";
 
 function asMessages(value: unknown): string[] {
   if (Array.isArray(value)) return value.map((item) => String(item));
@@ -60,6 +80,8 @@ export function parseValidationErrors(body: unknown): { fieldErrors: ServerField
         fieldErrors[key as FieldName] = messages;
       } else if (key === "non_field_errors" || key === "detail") {
         formErrors.push(...messages);
+      } else if (key === "website") {
+        formErrors.push(HONEYPOT_FILLED);
       } else {
         formErrors.push(...messages.map((message) => `${key}: ${message}`));
       }
@@ -91,8 +113,8 @@ export function createApi(
 ): Api {
   const doFetch: typeof fetch = options.fetch ?? ((...args) => fetch(...args));
   const requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
-  const bases = Promise.resolve(config).then((value) =>
-    typeof value === "string" ? { apiBase: value, streamBase: value } : value,
+  const bases: Promise<RuntimeConfig> = Promise.resolve(config).then((value) =>
+    typeof value === "string" ? { apiBase: value, streamBase: value, demoControls: false } : value,
   );
   const url = async (path: string) => `${(await bases).apiBase}${path}`;
   const submissionPath = (id: string) => `/api/submissions/${encodeURIComponent(id)}/`;
@@ -117,6 +139,8 @@ export function createApi(
     pollIntervalMs: options.pollIntervalMs ?? 1000,
     streamStallMs: options.streamStallMs ?? 5000,
 
+    config: () => bases,
+
     async createSubmission(input) {
       let response: Response;
       try {
@@ -132,13 +156,15 @@ export function createApi(
         return { kind: "network-error" };
       }
       if (response.status === 201 || response.status === 200) {
-        const body = (await readJson(response)) as { id?: unknown; status?: unknown; status_url?: unknown } | null;
+        const body = (await readJson(response)) as Record<string, unknown> | null;
         if (body && typeof body.id === "string") {
           return {
             kind: "created",
             id: body.id,
             status: typeof body.status === "string" ? body.status : "RECEIVED",
             statusUrl: typeof body.status_url === "string" ? body.status_url : "",
+            accessToken: typeof body.access_token === "string" ? body.access_token : "",
+            accessExpiresAt: typeof body.access_expires_at === "string" ? body.access_expires_at : null,
           };
         }
         return { kind: "unexpected", status: response.status };
@@ -154,25 +180,27 @@ export function createApi(
       return { kind: "unexpected", status: response.status };
     },
 
-    async getSubmission(id) {
+    async getSubmission(id, token) {
+      const headers: Record<string, string> = { Accept: "application/json" };
+      if (token) headers.Authorization = `Bearer ${token}`;
       let response: Response;
       try {
-        response = await withTimeout(async (signal) =>
-          doFetch(await url(submissionPath(id)), { headers: { Accept: "application/json" }, signal }),
-        );
+        response = await withTimeout(async (signal) => doFetch(await url(submissionPath(id)), { headers, signal }));
       } catch {
         return { kind: "error", message: "Could not reach the server." };
       }
       if (response.status === 404) return { kind: "not-found" };
+      if (response.status === 401 || response.status === 403) return { kind: "no-access", status: response.status };
       if (!response.ok) return { kind: "error", message: `The server answered with HTTP ${response.status}.` };
       const body = await readJson(response);
       if (!isSubmissionState(body)) return { kind: "error", message: "The server sent an unreadable answer." };
       return { kind: "ok", state: body };
     },
 
-    async eventsUrl(id) {
+    async eventsUrl(id, token) {
       // The live stream has its own server (config.streamBase), not the API's.
-      return `${(await bases).streamBase}/api/submissions/${encodeURIComponent(id)}/events`;
+      const address = `${(await bases).streamBase}/api/submissions/${encodeURIComponent(id)}/events`;
+      return token ? `${address}?access_token=${encodeURIComponent(token)}` : address;
     },
   };
 }
@@ -182,17 +210,19 @@ export type Connection = "connecting" | "live" | "polling" | "final";
 export interface WatchHandlers {
   onState(state: SubmissionState): void;
   onNotFound(): void;
+  /** No token, or the server refused it (401: none sent; 403: wrong or expired): nothing more is read. */
+  onNoAccess(status: 401 | 403): void;
   onConnection(connection: Connection): void;
   /** A problem reaching the server (null once it is answering again). */
   onProblem(message: string | null): void;
 }
 
 /**
- * Follows one submission until its status is final: a first read, then the server-sent event
- * stream; when the stream fails (or EventSource is missing) it polls the state every interval.
- * Returns a function that stops everything.
+ * Follows one submission, with its access token, until its status is final: a first read, then the
+ * server-sent event stream; when the stream fails (or EventSource is missing) it polls the state
+ * every interval. Returns a function that stops everything.
  */
-export function watchSubmission(api: Api, id: string, handlers: WatchHandlers): () => void {
+export function watchSubmission(api: Api, id: string, token: string, handlers: WatchHandlers): () => void {
   let stopped = false;
   let finished = false;
   let source: EventSource | null = null;
@@ -225,10 +255,16 @@ export function watchSubmission(api: Api, id: string, handlers: WatchHandlers): 
 
   /** One read; false when there is nothing more to do (gone, or stopped). */
   const readOnce = async (): Promise<boolean> => {
-    const result = await api.getSubmission(id);
+    const result = await api.getSubmission(id, token);
     if (stopped) return false;
     if (result.kind === "not-found") {
       handlers.onNotFound();
+      stop();
+      return false;
+    }
+    if (result.kind === "no-access") {
+      // Asking again with the same token cannot go better: stop rather than retry forever.
+      handlers.onNoAccess(result.status);
       stop();
       return false;
     }
@@ -268,7 +304,7 @@ export function watchSubmission(api: Api, id: string, handlers: WatchHandlers): 
       fallBackToPolling();
       return;
     }
-    const streamUrl = await api.eventsUrl(id);
+    const streamUrl = await api.eventsUrl(id, token);
     if (stopped) return;
     try {
       source = new EventSourceImpl(streamUrl);
@@ -305,6 +341,11 @@ export function watchSubmission(api: Api, id: string, handlers: WatchHandlers): 
     });
   };
 
+  if (!token) {
+    handlers.onNoAccess(401);
+    stop();
+    return stop;
+  }
   handlers.onConnection("connecting");
   void (async () => {
     const goOn = await readOnce();

@@ -10,8 +10,22 @@ describe("loadConfig", () => {
     await expect(loadConfig(fetchMock as unknown as typeof fetch)).resolves.toEqual({
       apiBase: "https://api.example.org",
       streamBase: "https://live.example.org",
+      demoControls: false,
     });
     expect(fetchMock).toHaveBeenCalledWith("/config.json", expect.anything());
+  });
+
+  it("turns the demo controls on for a JSON true only", async () => {
+    const demoControlsOf = async (body: Record<string, unknown>) => {
+      const fetchMock = vi.fn(async () => jsonResponse(200, { apiBase: "https://api.example.org", ...body }));
+      return (await loadConfig(fetchMock as unknown as typeof fetch)).demoControls;
+    };
+    await expect(demoControlsOf({ demoControls: true })).resolves.toBe(true);
+    await expect(demoControlsOf({})).resolves.toBe(false);
+    await expect(demoControlsOf({ demoControls: false })).resolves.toBe(false);
+    for (const odd of ["true", "yes", 1, null, [true], { on: true }]) {
+      await expect(demoControlsOf({ demoControls: odd }), JSON.stringify(odd)).resolves.toBe(false);
+    }
   });
 
   it("lets the API's address serve the stream when the config names no streamBase", async () => {
@@ -19,15 +33,17 @@ describe("loadConfig", () => {
     await expect(loadConfig(older as unknown as typeof fetch)).resolves.toEqual({
       apiBase: "https://api.example.org",
       streamBase: "https://api.example.org",
+      demoControls: false,
     });
     const blank = vi.fn(async () => jsonResponse(200, { apiBase: "https://api.example.org", streamBase: " " }));
     await expect(loadConfig(blank as unknown as typeof fetch)).resolves.toEqual({
       apiBase: "https://api.example.org",
       streamBase: "https://api.example.org",
+      demoControls: false,
     });
   });
 
-  it("falls back to the defaults when the fetch fails, answers an error, or has no addresses", async () => {
+  it("falls back to the defaults (no demo controls) when the fetch fails, answers an error, or has no addresses", async () => {
     const failing = vi.fn(async () => {
       throw new TypeError("Failed to fetch");
     });
@@ -38,7 +54,7 @@ describe("loadConfig", () => {
     await expect(loadConfig(empty as unknown as typeof fetch)).resolves.toEqual(DEFAULT_CONFIG);
     const html = vi.fn(async () => new Response("<!doctype html>", { status: 200 }));
     await expect(loadConfig(html as unknown as typeof fetch)).resolves.toEqual(DEFAULT_CONFIG);
-    expect(DEFAULT_CONFIG).toEqual({ apiBase: DEFAULT_API_BASE, streamBase: DEFAULT_STREAM_BASE });
+    expect(DEFAULT_CONFIG).toEqual({ apiBase: DEFAULT_API_BASE, streamBase: DEFAULT_STREAM_BASE, demoControls: false });
     expect(DEFAULT_API_BASE).toBe("http://localhost:5000");
     expect(DEFAULT_STREAM_BASE).toBe("http://localhost:5001");
   });

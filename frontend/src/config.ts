@@ -1,8 +1,9 @@
 /**
  * Runtime configuration: the server that serves this app answers GET /config.json with
- * {"apiBase": "...", "streamBase": "..."}; the same build can therefore talk to any API without being
- * rebuilt. streamBase is the live-progress stream's own server; without it the API's address serves
- * the stream too (one origin behind a proxy).
+ * {"apiBase": "...", "streamBase": "...", "demoControls": false}; the same build can therefore talk to
+ * any API without being rebuilt. streamBase is the live-progress stream's own server; without it the
+ * API's address serves the stream too (one origin behind a proxy). demoControls shows the form's
+ * "make a step fail" control; the API refuses that field unless it is switched on there too.
  */
 
 export const DEFAULT_API_BASE = "http://localhost:5000";
@@ -16,16 +17,21 @@ function cleanBase(value: string): string {
 export interface RuntimeConfig {
   apiBase: string;
   streamBase: string;
+  demoControls: boolean;
 }
 
-export const DEFAULT_CONFIG: RuntimeConfig = { apiBase: DEFAULT_API_BASE, streamBase: DEFAULT_STREAM_BASE };
+export const DEFAULT_CONFIG: RuntimeConfig = {
+  apiBase: DEFAULT_API_BASE,
+  streamBase: DEFAULT_STREAM_BASE,
+  demoControls: false,
+};
 
 function baseOf(body: unknown, key: "apiBase" | "streamBase"): string | null {
   const value = (body as Record<string, unknown> | null)?.[key];
   return typeof value === "string" && cleanBase(value) !== "" ? cleanBase(value) : null;
 }
 
-/** The API's and the stream's base addresses from /config.json, or the defaults when that cannot be had. */
+/** The addresses and switches from /config.json, or the defaults when that cannot be had. */
 export async function loadConfig(
   fetchImpl: typeof fetch = (...args) => fetch(...args),
   timeoutMs: number = CONFIG_TIMEOUT_MS,
@@ -42,7 +48,12 @@ export async function loadConfig(
     const body: unknown = await response.json();
     const apiBase = baseOf(body, "apiBase");
     const streamBase = baseOf(body, "streamBase");
-    return { apiBase: apiBase ?? DEFAULT_API_BASE, streamBase: streamBase ?? apiBase ?? DEFAULT_STREAM_BASE };
+    return {
+      apiBase: apiBase ?? DEFAULT_API_BASE,
+      streamBase: streamBase ?? apiBase ?? DEFAULT_STREAM_BASE,
+      // Off unless the server says so plainly: a string "true" or a 1 is a mistake, not a yes.
+      demoControls: (body as Record<string, unknown> | null)?.demoControls === true,
+    };
   } catch {
     return DEFAULT_CONFIG;
   } finally {

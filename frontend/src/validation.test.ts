@@ -37,6 +37,20 @@ describe("name", () => {
     expect(validateName(emoji.repeat(101))).toMatch(/at most 100/);
   });
 
+  it("accepts every real name: ZWNJ, emoji ZWJ sequences, flag tags, directional marks", () => {
+    expect(validateName("\u0645\u062d\u0645\u062f\u200c\u0631\u0636\u0627")).toBeUndefined(); // Persian, ZWNJ
+    expect(validateName("Ada \u{1f469}\u200d\u{1f4bb}")).toBeUndefined(); // woman technologist
+    expect(validateName("Ewan \u{1f3f4}\u{e0067}\u{e0062}\u{e0073}\u{e0063}\u{e0074}\u{e007f}")).toBeUndefined();
+    expect(validateName("\u05e9\u05e8\u05d4 (Sarah)\u200f")).toBeUndefined(); // right-to-left mark
+  });
+
+  it("rejects bidirectional overrides and isolates with a message of their own", () => {
+    expect(validateName("Ada\u202eexe.txt")).toMatch(/bidirectional/);
+    expect(validateName("Ada\u2066x\u2069")).toMatch(/bidirectional/);
+    expect(validateMessage("Pay \u202e0001\u202c now")).toMatch(/bidirectional/);
+    expect(validateName("Ada\u2028Lovelace")).toMatch(/control characters/); // line separator
+  });
+
   it("rejects control characters, line breaks and tabs included", () => {
     expect(validateName("Ada\u0000Lovelace")).toMatch(/control characters/);
     expect(validateName("Ada\nLovelace")).toMatch(/control characters/);
@@ -145,7 +159,7 @@ describe("message", () => {
     expect(validateMessage("Bell\u0007 rings")).toMatch(/control characters/);
     expect(validateMessage("Escape \u001b[31m red")).toMatch(/control characters/);
     expect(validateMessage("Form\u000cfeed")).toMatch(/control characters/);
-    expect(validateMessage("right-to-left \u202e override")).toMatch(/control characters/);
+    expect(validateMessage("right-to-left \u202e override")).toMatch(/bidirectional/);
   });
 });
 
@@ -163,7 +177,7 @@ describe("demo_fail_at", () => {
 
 describe("the whole submission", () => {
   it("reports each field's problem", () => {
-    const errors = validateSubmission({ name: " ", email: "nope", company: "ok", message: "", demo_fail_at: "" });
+    const errors = validateSubmission({ name: " ", email: "nope", company: "ok", message: "", demo_fail_at: "", website: "" });
     expect(Object.keys(errors).sort()).toEqual(["email", "message", "name"]);
   });
 
@@ -175,14 +189,22 @@ describe("the whole submission", () => {
         company: "",
         message: "Hello",
         demo_fail_at: "assign_owner",
+        website: "",
       }),
     ).toEqual({});
   });
 
-  it("trims text the way the server does", () => {
+  it("trims text the way the server does, and sends the honeypot untouched for the server to judge", () => {
     expect(trimField("\u3000 Ada \u00a0")).toBe("Ada");
     expect(
-      normalizeSubmission({ name: " Ada ", email: " a@b.co ", company: " X ", message: "\n hi \n", demo_fail_at: "" }),
-    ).toEqual({ name: "Ada", email: "a@b.co", company: "X", message: "hi", demo_fail_at: "" });
+      normalizeSubmission({
+        name: " Ada ",
+        email: " a@b.co ",
+        company: " X ",
+        message: "\n hi \n",
+        demo_fail_at: "",
+        website: " x ",
+      }),
+    ).toEqual({ name: "Ada", email: "a@b.co", company: "X", message: "hi", demo_fail_at: "", website: " x " });
   });
 });

@@ -25,6 +25,8 @@ export interface SubmissionInput {
   company: string;
   message: string;
   demo_fail_at: DemoFailAt;
+  /** The honeypot: a field people never see, so it stays empty; the API refuses a filled one. */
+  website: string;
 }
 
 export type FieldErrors = Partial<Record<FieldName, string>>;
@@ -45,20 +47,38 @@ export function charCount(value: string): number {
   return count;
 }
 
-// Unicode "control" (Cc) and "format" (Cf) characters, as the server's validators define them.
-const CONTROL_RE = /[\p{Cc}\p{Cf}]/u;
+// The server's rules (backend/intake/validators.py): no control characters (Cc), no line or
+// paragraph separators, and no format characters (Cf) except those real text needs: the zero-width
+// non-joiner and joiner (Persian names, emoji sequences), the directional marks of mixed scripts, the
+// soft hyphen and the tag characters of subdivision flags. Bidirectional embeddings, overrides and
+// isolates are refused with their own message: they make text display in another order than it is.
+const CONTROL_RE = /[\p{Cc}\p{Cf}\u2028\u2029]/u;
+const TEXT_FORMAT = new Set(["\u200c", "\u200d", "\u200e", "\u200f", "\u061c", "\u00ad"]);
+const BIDI_CONTROL_RE = /[\u202a-\u202e\u2066-\u2069]/u;
 const LONE_SURROGATE_RE = /\p{Cs}/u;
+
+function isRefusedControl(char: string): boolean {
+  if (!CONTROL_RE.test(char) || TEXT_FORMAT.has(char)) return false;
+  const code = char.codePointAt(0) ?? 0;
+  return !(code >= 0xe0020 && code <= 0xe007f); // emoji tag characters
+}
+
+/** True when the text holds a bidirectional embedding, override or isolate. */
+export function hasBidiControls(value: string): boolean {
+  return BIDI_CONTROL_RE.test(value);
+}
 
 /** True when the text holds a control or format character (single-line fields: none allowed). */
 export function hasControlCharacters(value: string): boolean {
-  return CONTROL_RE.test(value);
+  for (const char of value) if (isRefusedControl(char)) return true;
+  return false;
 }
 
 /** True when the text holds a control or format character other than newline, tab and CR. */
 export function hasControlCharactersMultiline(value: string): boolean {
   for (const char of value) {
     if (char === "\n" || char === "\r" || char === "\t") continue;
-    if (CONTROL_RE.test(char)) return true;
+    if (isRefusedControl(char)) return true;
   }
   return false;
 }
@@ -133,6 +153,7 @@ const MESSAGES = {
   emailInvalid: "Enter a valid email address.",
   messageRequired: "Please write a message.",
   control: "Must not contain control characters.",
+  bidi: "Must not contain bidirectional override or isolate characters (U+202A–U+202E, U+2066–U+2069).",
   surrogate: "Contains an invalid character.",
   tooLong: (limit: number) => `Must be at most ${limit} characters.`,
   demo: "Choose one of the listed steps.",
@@ -145,6 +166,7 @@ function checkText(
   const value = trimField(raw);
   if (value === "") return opts.required ? opts.requiredMessage : undefined;
   if (LONE_SURROGATE_RE.test(value)) return MESSAGES.surrogate;
+  if (hasBidiControls(value)) return MESSAGES.bidi;
   if (opts.multiline ? hasControlCharactersMultiline(value) : hasControlCharacters(value)) {
     return MESSAGES.control;
   }
@@ -218,5 +240,7 @@ export function normalizeSubmission(input: SubmissionInput): SubmissionInput {
     company: trimField(input.company),
     message: trimField(input.message),
     demo_fail_at: input.demo_fail_at,
+    // Sent exactly as it is: the API judges it untrimmed.
+    website: input.website,
   };
 }

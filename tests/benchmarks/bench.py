@@ -235,6 +235,16 @@ def wait_drained(timeout: float, what: str) -> float:
 # --- load ----------------------------------------------------------------------------------------
 
 
+# Each accepted submission's access token (the live viewers need it, as a visitor's browser does).
+TOKENS: dict[str, str] = {}
+
+
+def maildev_auth() -> tuple[str, str] | None:
+    """The SMTP catcher's basic-auth credentials, as deploy.sh generated them for this run."""
+    user, password = os.environ.get("MAILDEV_WEB_USER", ""), os.environ.get("MAILDEV_WEB_PASS", "")
+    return (user, password) if user and password else None
+
+
 def body(tag: str, n: int) -> dict:
     return {
         "name": f"Bench {n}",
@@ -270,6 +280,8 @@ async def post_load(
                     payload = await response.json(content_type=None)
                     record["status"] = response.status
                     record["id"] = payload.get("id") if isinstance(payload, dict) else None
+                    if record["id"]:
+                        TOKENS[record["id"]] = payload["access_token"]
             except (aiohttp.ClientError, TimeoutError) as exc:
                 record["status"], record["error"] = 0, f"{type(exc).__name__}: {exc}"
             record["latency"] = time.monotonic() - began
@@ -341,7 +353,7 @@ def integrity(results: list[dict], maildev: str) -> dict:
 
     ids = [r["id"] for r in results if r["status"] == 201 and r.get("id")]
     finished = sum(finished_count(ids[i : i + 500]) for i in range(0, len(ids), 500))
-    emails = requests.get(f"{maildev}/api/email", timeout=120).json()
+    emails = requests.get(f"{maildev}/api/email", auth=maildev_auth(), timeout=120).json()
     per_recipient: dict[str, int] = {}
     for message in emails:
         for to in message.get("to", []):
@@ -350,7 +362,9 @@ def integrity(results: list[dict], maildev: str) -> dict:
     dup_emails = sum(count - 1 for count in per_recipient.values() if count > 1)
     leads = CrmLead.objects.using("crm").filter(external_id__in=ids).values("external_id").annotate(n=Count("id"))
     dup_leads = sum(row["n"] - 1 for row in leads if row["n"] > 1)
-    requests.delete(f"{maildev}/api/email/all", timeout=60)  # the catcher keeps every message in memory
+    requests.delete(
+        f"{maildev}/api/email/all", auth=maildev_auth(), timeout=60
+    )  # the catcher keeps every message in memory
     return {
         "accepted": len(ids),
         "final": finished,
@@ -374,7 +388,7 @@ async def viewers(stream_base: str, ids: list[str], ready: asyncio.Event, finals
 
         async def watch(sid: str) -> None:
             nonlocal opened
-            url = f"{stream_base}/api/submissions/{sid}/events"
+            url = f"{stream_base}/api/submissions/{sid}/events?access_token={TOKENS[sid]}"
             try:
                 async with session.get(url, headers={"Accept": "text/event-stream"}) as response:
                     opened += 1

@@ -1,8 +1,10 @@
 """./deploy.sh as a user runs it, on free ports and in a temporary run directory."""
 
+import base64
 import json
 import os
 import socket
+import stat
 import subprocess
 import tempfile
 from pathlib import Path
@@ -94,8 +96,22 @@ def submit_to(api: str, email: str) -> dict:
     return response.json()
 
 
+def state_of(created: dict) -> dict:
+    headers = {"Authorization": f"Bearer {created['access_token']}"}
+    return requests.get(created["status_url"], headers=headers, timeout=5).json()
+
+
 def completed(created: dict) -> bool:
-    return requests.get(created["status_url"], timeout=5).json()["status"] == "COMPLETED"
+    return state_of(created)["status"] == "COMPLETED"
+
+
+def settings_file(env) -> dict[str, str]:
+    lines = Path(env["ENV_FILE"]).read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if "=" in line and not line.startswith("#"))
+
+
+def basic(credentials: str) -> dict[str, str]:
+    return {"Authorization": "Basic " + base64.b64encode(credentials.encode()).decode()}
 
 
 def test_start_status_stop_as_a_user_runs_them(deploy_env):
@@ -131,16 +147,48 @@ def test_start_status_stop_as_a_user_runs_them(deploy_env):
 
     api = f"http://127.0.0.1:{deploy_env['API_PORT']}"
     created = submit_to(api, "deploy@example.org")
-    stream = f"http://127.0.0.1:{deploy_env['STREAM_PORT']}/api/submissions/{created['id']}/events"
+    stream = (
+        f"http://127.0.0.1:{deploy_env['STREAM_PORT']}/api/submissions/{created['id']}/events"
+        f"?access_token={created['access_token']}"
+    )
     with requests.get(stream, stream=True, timeout=60) as response:  # live progress, on its own port
         last = [line for line in response.iter_lines(decode_unicode=True) if line.startswith("data: ")][-1]
     assert '"status": "COMPLETED"' in last
     assert wait_until(lambda: completed(created), timeout=60, what="the submission to complete")
+    assert_operator_pages_are_closed(deploy_env)
     stopped = deploy(deploy_env, "stop")
     assert stopped.returncode == 0
     assert deploy(deploy_env, "status").stdout.strip() == "not running"
     assert not port_open(int(deploy_env["API_PORT"]))
     assert (Path(deploy_env["KAFKA_DATA_DIR"]) / "cluster.id").is_file()
+
+
+def assert_operator_pages_are_closed(env):
+    """Finding 1 and 4 of "Safe by default": the settings file is its owner's alone and holds generated
+    credentials; Flower, the SMTP catcher and the mock CRM refuse callers without them, and Flower
+    gives no other web page access (no CORS headers)."""
+    assert stat.S_IMODE(os.stat(env["ENV_FILE"]).st_mode) == 0o600
+    values = settings_file(env)
+    for name in ("FLOWER_BASIC_AUTH", "MAILDEV_WEB_PASS", "CRM_API_TOKEN"):
+        assert len(values.get(name, "")) >= 16, name
+    flower = f"http://127.0.0.1:{env['FLOWER_PORT']}"
+    evil = {"Origin": "http://evil.example"}
+    for path in ("/api/workers", "/api/tasks", "/"):
+        refused = requests.get(f"{flower}{path}", headers=evil, timeout=10)
+        assert refused.status_code == 401, path
+        assert "Access-Control-Allow-Origin" not in refused.headers
+    shutdown = requests.post(f"{flower}/api/worker/shutdown/mailer@x", headers=evil, timeout=10)
+    assert shutdown.status_code == 401
+    operator = requests.get(f"{flower}/api/workers", headers={**evil, **basic(values["FLOWER_BASIC_AUTH"])}, timeout=10)
+    assert operator.status_code == 200
+    assert "Access-Control-Allow-Origin" not in operator.headers
+    maildev = f"http://127.0.0.1:{env['MAILDEV_WEB_PORT']}/api/email"
+    assert requests.get(maildev, timeout=5).status_code == 401
+    mails = requests.get(
+        maildev, headers=basic(f"{values['MAILDEV_WEB_USER']}:{values['MAILDEV_WEB_PASS']}"), timeout=5
+    )
+    assert mails.status_code == 200
+    assert requests.get(f"http://127.0.0.1:{env['CRM_PORT']}/crm/api/leads/", timeout=5).status_code == 403
 
 
 def test_status_and_the_kafka_verb_show_the_bridges_lag_and_the_log_outlives_a_restart(deploy_env):
@@ -159,7 +207,7 @@ def test_status_and_the_kafka_verb_show_the_bridges_lag_and_the_log_outlives_a_r
     assert deploy(deploy_env, "stop-service", "bridge").returncode == 0
     behind = [submit_to(api, f"lag-{n}@example.org") for n in range(2)]
     wait_until(
-        lambda: all(requests.get(c["status_url"], timeout=5).json()["published_at"] for c in behind),
+        lambda: all(state_of(c)["published_at"] for c in behind),
         what="the two events to reach Kafka",
     )
     status = deploy(deploy_env, "status")
@@ -186,11 +234,12 @@ def test_status_and_the_kafka_verb_show_the_bridges_lag_and_the_log_outlives_a_r
 
     # restart-service applies an edited settings file (supervisord keeps its start environment).
     crm = f"http://127.0.0.1:{deploy_env['CRM_PORT']}/crm/api/leads/"
-    assert requests.get(crm, timeout=5).status_code == 200
-    with open(deploy_env["ENV_FILE"], "a") as settings_file:
-        settings_file.write("CRM_FAIL_RATE=1\n")
+    token = {"Authorization": f"Bearer {settings_file(deploy_env)['CRM_API_TOKEN']}"}
+    assert requests.get(crm, headers=token, timeout=5).status_code == 200
+    with open(deploy_env["ENV_FILE"], "a") as edited:
+        edited.write("CRM_FAIL_RATE=1\n")
     assert deploy(deploy_env, "restart-service", "crm").returncode == 0
-    assert requests.get(crm, timeout=5).status_code == 503
+    assert requests.get(crm, headers=token, timeout=5).status_code == 503
 
 
 def test_a_taken_port_is_reported_by_name_before_anything_starts(deploy_env):

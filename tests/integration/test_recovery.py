@@ -18,7 +18,7 @@ from tests.conftest import (
     report_figure,
     submit,
 )
-from tests.servers import hold_until, port_open, wait_until
+from tests.servers import hold_until, port_open, read_submission, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("dump_logs_on_failure")]
 
@@ -33,7 +33,7 @@ def unique_email(tag: str) -> str:
 
 
 def outbox_published(stack, submission_id: str) -> bool:
-    return requests.get(f"{stack.api}/api/submissions/{submission_id}/", timeout=5).json()["published_at"] is not None
+    return read_submission(stack, submission_id)["published_at"] is not None
 
 
 def record_keys(records: list[dict]) -> list[tuple]:
@@ -112,7 +112,7 @@ def test_broker_killed_under_load_every_submission_ends_once_without_a_manual_st
 
     def all_final():
         for submission_id in list(pending):
-            state = requests.get(f"{stack.api}/api/submissions/{submission_id}/", timeout=10).json()
+            state = read_submission(stack, submission_id, timeout=10)
             if state["status"] in ("COMPLETED", "COMPENSATED", "COMPENSATION_FAILED", "FAILED"):
                 statuses[submission_id] = state["status"]
                 del pending[submission_id]

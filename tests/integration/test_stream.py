@@ -11,7 +11,7 @@ import pytest
 import requests
 
 from tests.conftest import report_figure, run_async, submit
-from tests.servers import BIN, REPO, wait_until
+from tests.servers import BIN, REPO, read_submission, remember_token, stream_url, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("dump_logs_on_failure")]
 
@@ -28,16 +28,20 @@ def shell(stack, code: str) -> str:
 def parked_submissions(stack, count: int) -> list[str]:
     """Submissions stored without their event: they stay RECEIVED until `release` hands it over."""
     code = (
+        "from intake.access import access_token_new\n"
         "from intake.models import Submission\n"
         f"for _ in range({count}):\n"
-        "    print(Submission.objects.create(name='Parked', email='parked@example.org', message='Hi').id)\n"
+        "    token, digest = access_token_new()\n"
+        "    created = Submission.objects.create(\n"
+        "        name='Parked', email='parked@example.org', message='Hi', access_token_hash=digest\n"
+        "    )\n"
+        "    print('parked', created.id, token)\n"
     )
     ids = []
-    for word in shell(stack, code).split():
-        try:
-            ids.append(str(uuid.UUID(word)))
-        except ValueError:
-            continue
+    for line in shell(stack, code).splitlines():
+        words = line.split()
+        if len(words) == 3 and words[0] == "parked":
+            ids.append(remember_token({"id": str(uuid.UUID(words[1])), "access_token": words[2]})["id"])
     assert len(ids) == count
     return ids
 
@@ -73,11 +77,11 @@ def assert_pushed_not_polled(states: list[dict]) -> None:
 
 def test_a_viewer_gets_each_state_of_a_new_submission_once_until_it_completes(stack):
     created = submit(stack, email=unique_email())
-    url = f"{stack.stream}/api/submissions/{created['id']}/events"
+    url = stream_url(stack, created["id"])
     with requests.get(url, stream=True, timeout=60, headers={"Origin": stack.frontend}) as response:
         assert response.status_code == 200
         assert response.headers["Content-Type"].startswith("text/event-stream")
-        assert response.headers["Cache-Control"] == "no-cache"
+        assert response.headers["Cache-Control"] == "no-cache, private"
         assert response.headers["Access-Control-Allow-Origin"] == stack.frontend
         lines = list(response.iter_lines(decode_unicode=True))
     states = [json.loads(line.removeprefix("data: ")) for line in lines if line.startswith("data: ")]
@@ -89,7 +93,7 @@ def test_a_viewer_gets_each_state_of_a_new_submission_once_until_it_completes(st
     # The stream is the stream process's alone: the API (gunicorn) no longer serves it.
     assert stack.ports["stream"] != stack.ports["api"]
     assert requests.get(f"{stack.api}/api/submissions/{created['id']}/events", timeout=5).status_code == 404
-    assert requests.get(f"{stack.api}/api/submissions/{created['id']}/", timeout=5).status_code == 200
+    assert read_submission(stack, created["id"])["id"] == created["id"]
 
 
 def test_an_unknown_submission_gets_a_json_404_from_the_stream(stack):
@@ -124,7 +128,7 @@ async def watch_while(stack, url: str, viewers: int, *, action) -> list[list[dic
 
 def test_two_hundred_viewers_of_one_submission_in_flight_all_get_its_final_state(stack):
     (submission_id,) = parked_submissions(stack, 1)
-    url = f"{stack.stream}/api/submissions/{submission_id}/events"
+    url = stream_url(stack, submission_id)
     seen = run_async(watch_while(stack, url, 200, action=lambda: release(stack, submission_id)))
 
     assert len(seen) == 200
@@ -154,8 +158,7 @@ async def idle_viewers(stack, ids: list[str], seconds: float) -> tuple[float, in
 
     async def hold(session, submission_id):
         nonlocal extra
-        url = f"{stack.stream}/api/submissions/{submission_id}/events"
-        async with session.get(url) as response:
+        async with session.get(stream_url(stack, submission_id)) as response:
             first = True
             async for line in response.content:
                 if line.startswith(b"data: "):

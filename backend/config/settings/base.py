@@ -124,6 +124,7 @@ from config.settings.celery import *  # noqa: E402,F403
 from config.settings.crm import *  # noqa: E402,F403
 from config.settings.email import *  # noqa: E402,F403
 from config.settings.kafka import *  # noqa: E402,F403
+from config.settings.privacy import *  # noqa: E402,F403
 from config.settings.security import *  # noqa: E402,F403
 
 # A real deployment refuses to start on an unsafe setting (config/settings/security.py).

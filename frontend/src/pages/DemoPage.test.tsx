@@ -1,8 +1,10 @@
 import { act, fireEvent, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
-import { describe, expect, it, vi } from "vitest";
-import { jsonResponse, SUBMISSION_ID, receivedRun } from "../test/fixtures";
+import { beforeEach, describe, expect, it, vi } from "vitest";
+import { ACCESS_TOKEN, createdBody, jsonResponse, SUBMISSION_ID, receivedRun } from "../test/fixtures";
 import { API_BASE, renderApp } from "../test/render";
+
+const DEMO_ON = { config: { demoControls: true } };
 
 function field(label: RegExp) {
   return screen.getByLabelText(label);
@@ -27,6 +29,28 @@ function expectErrorAt(input: HTMLElement, text: RegExp) {
   expect(input).toHaveAccessibleDescription(text);
 }
 
+/** A fetch that creates the submission, then answers its reads. */
+function createFetch() {
+  return vi.fn(async (url: string, _init?: RequestInit) =>
+    url.endsWith("/api/submissions/") ? jsonResponse(201, createdBody()) : jsonResponse(200, receivedRun()),
+  );
+}
+
+function sentBody(fetchMock: ReturnType<typeof vi.fn>): Record<string, unknown> {
+  const [url, init] = fetchMock.mock.calls[0] as unknown as [string, RequestInit];
+  expect(url).toBe(`${API_BASE}/api/submissions/`);
+  expect(init.method).toBe("POST");
+  return JSON.parse(String(init.body)) as Record<string, unknown>;
+}
+
+function honeypot(): HTMLInputElement {
+  const input = document.querySelector<HTMLInputElement>('input[name="website"]');
+  if (!input) throw new Error("no honeypot");
+  return input;
+}
+
+beforeEach(() => sessionStorage.clear());
+
 /** A fetch whose answer the test releases when it wants. */
 function deferredFetch() {
   let release: (response: Response) => void = () => {};
@@ -40,8 +64,9 @@ function deferredFetch() {
 }
 
 describe("the demo form", () => {
-  it("has a label for every control, and the demo control is clearly marked", () => {
-    renderApp("/demo", vi.fn());
+  it("has a label for every control, and the demo control is clearly marked", async () => {
+    renderApp("/demo", vi.fn(), DEMO_ON);
+    expect(await screen.findByLabelText(/make the workflow fail at/i)).toBeInTheDocument();
     for (const label of [/^name/i, /^email/i, /^company/i, /^message/i, /make the workflow fail at/i]) {
       expect(field(label)).toBeInTheDocument();
     }
@@ -49,6 +74,37 @@ describe("the demo form", () => {
     expect(demo).toContainElement(field(/make the workflow fail at/i));
     const options = screen.getAllByRole("option").map((option) => option.textContent);
     expect(options).toEqual(["none", "tag_lead", "assign_owner", "create_crm_lead (CRM answers 503)"]);
+    expect(screen.queryByTestId("demo-controls-off")).not.toBeInTheDocument();
+  });
+
+  it("has no demo control at all when the server has them off, says so, and sends no step", async () => {
+    const user = userEvent.setup();
+    const fetchMock = createFetch();
+    renderApp("/demo", fetchMock);
+    expect(await screen.findByTestId("demo-controls-off")).toHaveTextContent(/switched off on this server/i);
+    expect(screen.queryByLabelText(/make the workflow fail at/i)).not.toBeInTheDocument();
+    expect(screen.queryByRole("group", { name: /demo control/i })).not.toBeInTheDocument();
+    expect(screen.queryByRole("combobox")).not.toBeInTheDocument();
+
+    await fillValid(user);
+    await user.click(screen.getByRole("button", { name: /send message/i }));
+    expect(await screen.findByRole("heading", { name: /submission progress/i })).toBeInTheDocument();
+    expect(sentBody(fetchMock).demo_fail_at).toBe("");
+  });
+
+  it("shows a refused demo_fail_at for the form when the control is hidden", async () => {
+    const user = userEvent.setup();
+    const fetchMock = vi.fn(async () =>
+      jsonResponse(400, { demo_fail_at: ["Demo controls are disabled on this server."] }),
+    );
+    renderApp("/demo", fetchMock);
+    await screen.findByTestId("demo-controls-off");
+    await fillValid(user);
+    await user.click(screen.getByRole("button", { name: /send message/i }));
+
+    await waitFor(() => expect(screen.getByRole("alert")).toHaveTextContent("Demo controls are disabled on this server."));
+    expect(screen.getByRole("alert")).toHaveFocus();
+    expect(screen.getByRole("alert")).not.toHaveTextContent(/correct the/i);
   });
 
   it("shows client errors at their fields, focuses the first, and sends nothing", async () => {
@@ -76,7 +132,8 @@ describe("the demo form", () => {
 
   it("keeps room for each error line so that nothing shifts when errors appear", async () => {
     const user = userEvent.setup();
-    renderApp("/demo", vi.fn());
+    renderApp("/demo", vi.fn(), DEMO_ON);
+    await screen.findByLabelText(/make the workflow fail at/i);
     const errorLines = document.querySelectorAll(".field__error");
     expect(errorLines).toHaveLength(5);
     errorLines.forEach((line) => expect(line).toHaveTextContent(""));
@@ -86,31 +143,81 @@ describe("the demo form", () => {
     expect(errorLines[0]).toHaveTextContent(/enter your name/i);
   });
 
-  it("sends the trimmed data with demo_fail_at, then goes to the progress page", async () => {
+  it("sends the trimmed data with demo_fail_at, then goes to the progress page with the access token", async () => {
     const user = userEvent.setup();
-    const fetchMock = vi.fn(async (url: string) =>
-      url.endsWith("/api/submissions/")
-        ? jsonResponse(201, { id: SUBMISSION_ID, status: "RECEIVED", status_url: `${API_BASE}/x` })
-        : jsonResponse(200, receivedRun()),
-    );
-    renderApp("/demo", fetchMock);
+    const fetchMock = createFetch();
+    renderApp("/demo", fetchMock, DEMO_ON);
     await fillValid(user);
     await user.type(field(/^name/i), "  ");
-    await user.selectOptions(field(/make the workflow fail at/i), "assign_owner");
+    await user.selectOptions(await screen.findByLabelText(/make the workflow fail at/i), "assign_owner");
     await user.click(screen.getByRole("button", { name: /send message/i }));
 
     expect(await screen.findByRole("heading", { name: /submission progress/i })).toBeInTheDocument();
-    const [url, init] = fetchMock.mock.calls[0] as unknown as [string, RequestInit];
-    expect(url).toBe(`${API_BASE}/api/submissions/`);
-    expect(init.method).toBe("POST");
-    expect(JSON.parse(String(init.body))).toEqual({
+    expect(sentBody(fetchMock)).toEqual({
       name: "Ada Lovelace",
       email: "ada@example.com",
       company: "Engines Ltd",
       message: "Hello there",
       demo_fail_at: "assign_owner",
+      website: "",
     });
     expect(await screen.findByText(SUBMISSION_ID)).toBeInTheDocument();
+    const [readUrl, readInit] = fetchMock.mock.calls[1] as unknown as [string, RequestInit];
+    expect(readUrl).toBe(`${API_BASE}/api/submissions/${SUBMISSION_ID}/`);
+    expect(new Headers(readInit.headers).get("Authorization")).toBe(`Bearer ${ACCESS_TOKEN}`);
+    expect(sessionStorage.getItem(`submission-token:${SUBMISSION_ID}`)).toBe(ACCESS_TOKEN);
+  });
+
+  it("hands the token over in the URL fragment, which works without storage too", async () => {
+    const user = userEvent.setup();
+    vi.spyOn(Storage.prototype, "setItem").mockImplementation(() => {
+      throw new DOMException("The quota has been exceeded.", "QuotaExceededError");
+    });
+    const fetchMock = createFetch();
+    renderApp("/demo", fetchMock);
+    await fillValid(user);
+    await user.click(screen.getByRole("button", { name: /send message/i }));
+
+    expect(await screen.findByText(SUBMISSION_ID)).toBeInTheDocument();
+    expect(sessionStorage.getItem(`submission-token:${SUBMISSION_ID}`)).toBeNull();
+    const [, readInit] = fetchMock.mock.calls[1] as unknown as [string, RequestInit];
+    expect(new Headers(readInit.headers).get("Authorization")).toBe(`Bearer ${ACCESS_TOKEN}`);
+  });
+
+  it("has a honeypot: off screen by a class, hidden from assistive technology, out of the tab order", async () => {
+    const user = userEvent.setup();
+    renderApp("/demo", vi.fn());
+    await screen.findByTestId("demo-controls-off");
+    const input = honeypot();
+    expect(input).toHaveAttribute("type", "text");
+    expect(input).toHaveAttribute("aria-hidden", "true");
+    expect(input).toHaveAttribute("tabindex", "-1");
+    expect(input).toHaveAttribute("autocomplete", "off");
+    expect(input).toHaveValue("");
+    expect(screen.getByLabelText("Leave this field empty")).toBe(input);
+    const wrapper = input.closest(".honeypot");
+    expect(wrapper).toHaveAttribute("aria-hidden", "true");
+    // Hidden by the stylesheet: no style attribute, which the Content-Security-Policy would block.
+    expect(document.querySelector("[style]")).toBeNull();
+    // Not in the accessibility tree, and tabbing skips it.
+    expect(screen.queryByRole("textbox", { name: /leave this field empty/i })).not.toBeInTheDocument();
+    await user.click(field(/^message/i));
+    await user.tab();
+    expect(screen.getByRole("button", { name: /send message/i })).toHaveFocus();
+  });
+
+  it("sends what is in the honeypot, and shows the server's refusal of a filled one", async () => {
+    const user = userEvent.setup();
+    const fetchMock = vi.fn(async (_url: string, _init?: RequestInit) =>
+      jsonResponse(400, { website: ["Leave this field empty."] }),
+    );
+    renderApp("/demo", fetchMock);
+    await fillValid(user);
+    fireEvent.change(honeypot(), { target: { value: "https://spam.example" } });
+    await user.click(screen.getByRole("button", { name: /send message/i }));
+
+    await waitFor(() => expect(screen.getByRole("alert")).toHaveTextContent(/hidden field that must stay empty/i));
+    expect(sentBody(fetchMock).website).toBe("https://spam.example");
   });
 
   it("shows the server's 400 field messages at their fields, and its other errors for the form", async () => {
@@ -122,9 +229,9 @@ describe("the demo form", () => {
         non_field_errors: ["Something about the whole form."],
       }),
     );
-    renderApp("/demo", fetchMock);
+    renderApp("/demo", fetchMock, DEMO_ON);
     await fillValid(user);
-    await user.selectOptions(field(/make the workflow fail at/i), "tag_lead");
+    await user.selectOptions(await screen.findByLabelText(/make the workflow fail at/i), "tag_lead");
     await user.click(screen.getByRole("button", { name: /send message/i }));
 
     await waitFor(() => expect(field(/^email/i)).toHaveAttribute("aria-invalid", "true"));
@@ -178,9 +285,9 @@ describe("the demo form", () => {
     const fetchMock = vi.fn(async () => {
       throw new TypeError("Failed to fetch");
     });
-    renderApp("/demo", fetchMock);
+    renderApp("/demo", fetchMock, DEMO_ON);
     await fillValid(user);
-    await user.selectOptions(field(/make the workflow fail at/i), "create_crm_lead");
+    await user.selectOptions(await screen.findByLabelText(/make the workflow fail at/i), "create_crm_lead");
     await user.click(screen.getByRole("button", { name: /send message/i }));
 
     expect(await screen.findByRole("alert")).toHaveTextContent(/could not reach the server/i);

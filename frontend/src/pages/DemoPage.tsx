@@ -1,7 +1,8 @@
 import { useEffect, useRef, useState, type ChangeEvent, type FormEvent } from "react";
 import { useNavigate } from "react-router-dom";
+import { rememberToken, submissionPagePath } from "../access";
 import { useApi } from "../ApiContext";
-import type { CreateResult } from "../api";
+import type { CreateResult, ServerFieldErrors } from "../api";
 import { useDocumentTitle } from "../useDocumentTitle";
 import {
   FIELD_NAMES,
@@ -15,7 +16,7 @@ import {
   type SubmissionInput,
 } from "../validation";
 
-const EMPTY: SubmissionInput = { name: "", email: "", company: "", message: "", demo_fail_at: "" };
+const EMPTY: SubmissionInput = { name: "", email: "", company: "", message: "", demo_fail_at: "", website: "" };
 
 const NETWORK_ERROR =
   "Could not reach the server. Check your connection and try again; what you typed is still here.";
@@ -87,10 +88,96 @@ function Field({ name, label, hint, required, markOptional = true, error, childr
   );
 }
 
+/**
+ * The server's field errors for the form: messages per shown field, and the rest for the form as a
+ * whole (a refused demo_fail_at when the demo control is hidden must still be read somewhere).
+ */
+function serverErrors(
+  result: Extract<CreateResult, { kind: "invalid" }>,
+  demoControls: boolean,
+): { errors: FieldErrors; formError: string | null } {
+  const { demo_fail_at: demoErrors, ...others } = result.fieldErrors;
+  const shown: ServerFieldErrors = demoControls ? result.fieldErrors : others;
+  const errors: FieldErrors = {};
+  for (const [field, messages] of Object.entries(shown)) {
+    if (messages && messages.length) errors[field as FieldName] = messages.join(" ");
+  }
+  const formErrors = [...(demoControls ? [] : (demoErrors ?? [])), ...result.formErrors];
+  return { errors, formError: formErrors.length ? formErrors.join(" ") : null };
+}
+
+/** Whether this server has the demo controls on (/config.json); null until that is known. */
+function useDemoControls(): boolean | null {
+  const api = useApi();
+  const [demoControls, setDemoControls] = useState<boolean | null>(null);
+  useEffect(() => {
+    let current = true;
+    api.config().then(
+      (config) => current && setDemoControls(config.demoControls),
+      () => current && setDemoControls(false),
+    );
+    return () => {
+      current = false;
+    };
+  }, [api]);
+  return demoControls;
+}
+
+interface DemoControlProps {
+  value: string;
+  error?: string;
+  onChange: (event: ChangeEvent<HTMLSelectElement>) => void;
+}
+
+function DemoControl({ value, error, onChange }: DemoControlProps) {
+  return (
+    <fieldset className="demo-control">
+      <legend>Demo control — not part of a real form</legend>
+      <p className="demo-control__note">
+        Choose a workflow step to make it fail, to watch the finished steps being undone (compensation).
+      </p>
+      <Field name="demo_fail_at" label="Make the workflow fail at:" markOptional={false} error={error}>
+        {(a11y) => (
+          <select {...a11y} value={value} onChange={onChange}>
+            <option value="">none</option>
+            <option value="tag_lead">tag_lead</option>
+            <option value="assign_owner">assign_owner</option>
+            <option value="create_crm_lead">create_crm_lead (CRM answers 503)</option>
+          </select>
+        )}
+      </Field>
+    </fieldset>
+  );
+}
+
+/**
+ * A field for bots that fill in every input: moved off screen by a class (no inline style, which
+ * the Content-Security-Policy forbids), out of the tab order and hidden from assistive technology,
+ * so people leave it empty. The API refuses a submission that fills it.
+ */
+function Honeypot({ value, onChange }: { value: string; onChange: (event: ChangeEvent<HTMLInputElement>) => void }) {
+  return (
+    <div className="honeypot" aria-hidden="true">
+      <label htmlFor="field-website">Leave this field empty</label>
+      <input
+        id="field-website"
+        name="website"
+        type="text"
+        tabIndex={-1}
+        autoComplete="off"
+        aria-hidden="true"
+        value={value}
+        onChange={onChange}
+      />
+    </div>
+  );
+}
+
 export function DemoPage() {
   useDocumentTitle("Live demo");
   const api = useApi();
   const navigate = useNavigate();
+  const demoControls = useDemoControls();
   const [values, setValues] = useState<SubmissionInput>(EMPTY);
   const [errors, setErrors] = useState<FieldErrors>({});
   const [formError, setFormError] = useState<string | null>(null);
@@ -122,13 +209,20 @@ export function DemoPage() {
       setErrors((current) => ({ ...current, [field]: attempted ? validateField(field, value) : undefined }));
     };
 
+  const updateWebsite = (event: ChangeEvent<HTMLInputElement>) => {
+    const website = event.target.value;
+    setValues((current) => ({ ...current, website }));
+  };
+
   async function handleSubmit(event: FormEvent<HTMLFormElement>) {
     event.preventDefault();
     if (sendingRef.current) return;
     setAttempted(true);
     setFormError(null);
 
-    const clientErrors = validateSubmission(values);
+    // Without the demo controls nothing can have chosen a step; send none whatever the state says.
+    const input: SubmissionInput = { ...values, demo_fail_at: demoControls ? values.demo_fail_at : "" };
+    const clientErrors = validateSubmission(input);
     if (Object.keys(clientErrors).length > 0) {
       setErrors(clientErrors);
       setFocusRequest((n) => n + 1);
@@ -139,24 +233,23 @@ export function DemoPage() {
     setBusy(true);
     let result: CreateResult;
     try {
-      result = await api.createSubmission(normalizeSubmission(values));
+      result = await api.createSubmission(normalizeSubmission(input));
     } catch {
       result = { kind: "network-error" };
     }
 
     if (result.kind === "created") {
-      navigate(`/submissions/${encodeURIComponent(result.id)}`);
+      // The token goes in the fragment (never sent to a server) and in this tab's storage.
+      rememberToken(result.id, result.accessToken);
+      navigate(submissionPagePath(result.id, result.accessToken));
       return;
     }
     sendingRef.current = false;
     setBusy(false);
     if (result.kind === "invalid") {
-      const serverErrors: FieldErrors = {};
-      for (const [field, messages] of Object.entries(result.fieldErrors)) {
-        if (messages && messages.length) serverErrors[field as FieldName] = messages.join(" ");
-      }
-      setErrors(serverErrors);
-      setFormError(result.formErrors.length ? result.formErrors.join(" ") : null);
+      const server = serverErrors(result, demoControls === true);
+      setErrors(server.errors);
+      setFormError(server.formError);
     } else {
       setFormError(formErrorFor(result));
     }
@@ -173,6 +266,11 @@ export function DemoPage() {
         <p className="lead">
           Fill in the form and send it; you will then see your submission travel through the pipeline, live.
         </p>
+        {demoControls === false ? (
+          <p className="muted" data-testid="demo-controls-off">
+            Making a workflow step fail on purpose (to watch compensation) is switched off on this server.
+          </p>
+        ) : null}
       </header>
 
       <form ref={formRef} className="card form" noValidate onSubmit={handleSubmit}>
@@ -219,22 +317,11 @@ export function DemoPage() {
           {(a11y) => <textarea {...a11y} rows={6} value={values.message} onChange={update("message")} />}
         </Field>
 
-        <fieldset className="demo-control">
-          <legend>Demo control — not part of a real form</legend>
-          <p className="demo-control__note">
-            Choose a workflow step to make it fail, to watch the finished steps being undone (compensation).
-          </p>
-          <Field name="demo_fail_at" label="Make the workflow fail at:" markOptional={false} error={errors.demo_fail_at}>
-            {(a11y) => (
-              <select {...a11y} value={values.demo_fail_at} onChange={update("demo_fail_at")}>
-                <option value="">none</option>
-                <option value="tag_lead">tag_lead</option>
-                <option value="assign_owner">assign_owner</option>
-                <option value="create_crm_lead">create_crm_lead (CRM answers 503)</option>
-              </select>
-            )}
-          </Field>
-        </fieldset>
+        <Honeypot value={values.website} onChange={updateWebsite} />
+
+        {demoControls ? (
+          <DemoControl value={values.demo_fail_at} error={errors.demo_fail_at} onChange={update("demo_fail_at")} />
+        ) : null}
 
         <div className="form__actions">
           <button type="submit" className="button button--primary" disabled={busy} aria-busy={busy}>

@@ -1,7 +1,13 @@
-import { act, screen, waitFor, within } from "@testing-library/react";
+import { act, render, screen, waitFor, within } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
+import { MemoryRouter, useNavigate } from "react-router-dom";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { createApi } from "../api";
+import { ApiProvider } from "../ApiContext";
+import { App } from "../App";
 import { FakeEventSource } from "../test/fakeEventSource";
 import {
+  ACCESS_TOKEN,
   compensatedRun,
   completedRun,
   inFlightRun,
@@ -11,13 +17,26 @@ import {
 import { API_BASE, renderApp } from "../test/render";
 import type { SubmissionState } from "../types";
 
-const PATH = `/submissions/${SUBMISSION_ID}`;
+const BARE_PATH = `/submissions/${SUBMISSION_ID}`;
+/** The private link the form leads to: the token in the fragment. */
+const PATH = `${BARE_PATH}#token=${ACCESS_TOKEN}`;
+const STORAGE_KEY = `submission-token:${SUBMISSION_ID}`;
+
+/** What the API answers to a read with these headers: 401 without a token, 403 with another one. */
+function refusal(init: RequestInit | undefined): Response | null {
+  const authorization = new Headers(init?.headers).get("Authorization");
+  if (!authorization) return jsonResponse(401, { detail: "This submission's details need its access token." });
+  if (authorization !== `Bearer ${ACCESS_TOKEN}`) return jsonResponse(403, { detail: "This access token has expired." });
+  return null;
+}
 
 /** A fetch that answers GET /api/submissions/{id}/ with each state in turn (the last one repeats). */
 function stateFetch(...states: SubmissionState[]) {
   let call = 0;
-  return vi.fn(async (url: string) => {
+  return vi.fn(async (url: string, init?: RequestInit) => {
     if (url !== `${API_BASE}/api/submissions/${SUBMISSION_ID}/`) return jsonResponse(404, { detail: "Not found." });
+    const refused = refusal(init);
+    if (refused) return refused;
     const state = states[Math.min(call, states.length - 1)];
     call += 1;
     return jsonResponse(200, state);
@@ -28,7 +47,10 @@ const step = (key: string) => screen.getByTestId(`step-${key}`);
 const stepOrder = () =>
   Array.from(document.querySelectorAll<HTMLElement>("[data-testid^='step-']")).map((el) => el.dataset.testid);
 
-beforeEach(() => FakeEventSource.reset());
+beforeEach(() => {
+  FakeEventSource.reset();
+  sessionStorage.clear();
+});
 afterEach(() => vi.useRealTimers());
 
 describe("the progress view", () => {
@@ -101,9 +123,9 @@ describe("the progress view", () => {
     // The server reports the run in flight until the test says it has finished, however slowly
     // the assertions below run.
     let finished = false;
-    const fetchMock = vi.fn(async (url: string) => {
+    const fetchMock = vi.fn(async (url: string, init?: RequestInit) => {
       if (url !== `${API_BASE}/api/submissions/${SUBMISSION_ID}/`) return jsonResponse(404, { detail: "Not found." });
-      return jsonResponse(200, finished ? completedRun() : inFlightRun());
+      return refusal(init) ?? jsonResponse(200, finished ? completedRun() : inFlightRun());
     });
     renderApp(PATH, fetchMock);
 
@@ -130,7 +152,7 @@ describe("the progress view", () => {
 
     await waitFor(() => expect(FakeEventSource.instances).toHaveLength(1));
     const source = FakeEventSource.last;
-    expect(source.url).toBe(`${API_BASE}/api/submissions/${SUBMISSION_ID}/events`);
+    expect(source.url).toBe(`${API_BASE}/api/submissions/${SUBMISSION_ID}/events?access_token=${ACCESS_TOKEN}`);
     expect(screen.getByTestId("connection")).toHaveTextContent(/connecting/i);
 
     act(() => source.open());
@@ -183,7 +205,7 @@ describe("the progress view", () => {
 
   it("says so when there is no such submission", async () => {
     const fetchMock = vi.fn(async () => jsonResponse(404, { detail: "No Submission matches the given query." }));
-    renderApp("/submissions/00000000-0000-4000-8000-000000000000", fetchMock);
+    renderApp(`/submissions/00000000-0000-4000-8000-000000000000#token=${ACCESS_TOKEN}`, fetchMock);
     expect(await screen.findByRole("heading", { name: "No such submission" })).toBeInTheDocument();
     expect(screen.queryByTestId("step-accepted")).not.toBeInTheDocument();
   });
@@ -199,5 +221,122 @@ describe("the progress view", () => {
     reachable = true;
     expect(await screen.findByTestId("final-status")).toHaveTextContent(/completed/);
     expect(screen.queryByText(/could not reach the server/i)).not.toBeInTheDocument();
+  });
+});
+
+describe("the private link", () => {
+  const noAccessMessage = /needs the private link you got when you sent the form; links expire after a while/i;
+
+  it("reads the token from the URL fragment and keeps it for this tab", async () => {
+    renderApp(PATH, stateFetch(completedRun()));
+    expect(await screen.findByTestId("final-status")).toHaveTextContent(/completed/);
+    expect(sessionStorage.getItem(STORAGE_KEY)).toBe(ACCESS_TOKEN);
+  });
+
+  it("uses the token this tab kept when the address has no fragment", async () => {
+    sessionStorage.setItem(STORAGE_KEY, ACCESS_TOKEN);
+    const fetchMock = stateFetch(completedRun());
+    renderApp(BARE_PATH, fetchMock);
+    expect(await screen.findByTestId("final-status")).toHaveTextContent(/completed/);
+    const [, init] = fetchMock.mock.calls[0] as unknown as [string, RequestInit];
+    expect(new Headers(init.headers).get("Authorization")).toBe(`Bearer ${ACCESS_TOKEN}`);
+  });
+
+  it("prefers the fragment's token to an older one kept in the tab", async () => {
+    sessionStorage.setItem(STORAGE_KEY, "an-older-token");
+    renderApp(PATH, stateFetch(completedRun()));
+    expect(await screen.findByTestId("final-status")).toHaveTextContent(/completed/);
+    expect(sessionStorage.getItem(STORAGE_KEY)).toBe(ACCESS_TOKEN);
+  });
+
+  it("keeps its token when an in-page link replaces the fragment, even without storage", async () => {
+    vi.spyOn(Storage.prototype, "setItem").mockImplementation(() => {
+      throw new DOMException("The quota has been exceeded.", "QuotaExceededError");
+    });
+    let finished = false;
+    const fetchMock = vi.fn(async (_url: string, init?: RequestInit) =>
+      refusal(init) ?? jsonResponse(200, finished ? completedRun() : inFlightRun()),
+    );
+    // What the skip link ("#main") does in a browser: the same page, another fragment.
+    function SkipLink() {
+      const navigate = useNavigate();
+      return <button onClick={() => navigate({ hash: "#main" })}>skip</button>;
+    }
+    const api = createApi(API_BASE, { fetch: fetchMock as unknown as typeof fetch, EventSource: null, pollIntervalMs: 10 });
+    render(
+      <ApiProvider api={api}>
+        <MemoryRouter initialEntries={[PATH]}>
+          <App />
+          <SkipLink />
+        </MemoryRouter>
+      </ApiProvider>,
+    );
+    await waitFor(() => expect(step("tag_lead")).toHaveAttribute("data-state", "done"));
+    await userEvent.setup().click(screen.getByRole("button", { name: "skip" }));
+    finished = true;
+    expect(await screen.findByTestId("final-status")).toHaveTextContent(/completed/);
+    expect(screen.queryByTestId("no-access")).not.toBeInTheDocument();
+  });
+
+  it("without any token, says what is needed and asks the server nothing", async () => {
+    const fetchMock = stateFetch(completedRun());
+    renderApp(BARE_PATH, fetchMock, { EventSource: FakeEventSource as unknown as typeof EventSource });
+    expect(screen.getByRole("heading", { name: "Private link needed" })).toBeInTheDocument();
+    expect(screen.getByTestId("no-access")).toHaveTextContent(noAccessMessage);
+    expect(screen.getByTestId("no-access")).not.toHaveTextContent(/does not open this submission/i);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    expect(fetchMock).not.toHaveBeenCalled();
+    expect(FakeEventSource.instances).toHaveLength(0);
+    expect(screen.getByRole("link", { name: /send a new message/i })).toHaveAttribute("href", "/demo");
+  });
+
+  it("a refused (wrong or expired) token: says so once and stops asking", async () => {
+    const fetchMock = stateFetch(completedRun());
+    renderApp(`${BARE_PATH}#token=expired-token`, fetchMock);
+    expect(await screen.findByRole("heading", { name: "Private link needed" })).toBeInTheDocument();
+    expect(screen.getByTestId("no-access")).toHaveTextContent(/does not open this submission, or it has expired/i);
+    expect(screen.getByTestId("no-access")).toHaveTextContent(noAccessMessage);
+    expect(screen.queryByText(/trying again/i)).not.toBeInTheDocument();
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(fetchMock).toHaveBeenCalledTimes(1);
+  });
+
+  it("stops polling when the token expires while the page is open", async () => {
+    let expired = false;
+    const fetchMock = vi.fn(async (_url: string, init?: RequestInit) =>
+      expired
+        ? jsonResponse(403, { detail: "This access token has expired." })
+        : (refusal(init) ?? jsonResponse(200, inFlightRun())),
+    );
+    renderApp(PATH, fetchMock);
+    await waitFor(() => expect(step("tag_lead")).toHaveAttribute("data-state", "done"));
+    expired = true;
+    expect(await screen.findByTestId("no-access")).toHaveTextContent(noAccessMessage);
+    const calls = fetchMock.mock.calls.length;
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(fetchMock.mock.calls.length).toBe(calls);
+  });
+
+  it("when the stream refuses (401, 403 or 429 reach an EventSource as an error), polling takes over", async () => {
+    const fetchMock = stateFetch(inFlightRun(), completedRun());
+    renderApp(PATH, fetchMock, { EventSource: FakeEventSource as unknown as typeof EventSource });
+    await waitFor(() => expect(FakeEventSource.instances).toHaveLength(1));
+    act(() => FakeEventSource.last.fail());
+    expect(await screen.findByTestId("final-status")).toHaveTextContent(/completed/);
+    expect(screen.queryByTestId("no-access")).not.toBeInTheDocument();
+  });
+});
+
+describe("what visitors typed", () => {
+  it("is shown as plain text, never as markup or links", async () => {
+    const run = completedRun();
+    run.name = '<a href="https://evil.example">Ada</a> https://evil.example';
+    run.company = "www.evil.example <img src=x onerror=alert(1)>";
+    renderApp(PATH, stateFetch(run));
+    await screen.findByTestId("final-status");
+    expect(screen.getByText(run.name, { exact: false })).toBeInTheDocument();
+    expect(screen.getByText(/www\.evil\.example <img src=x onerror=alert\(1\)>/)).toBeInTheDocument();
+    expect(document.querySelector('a[href*="evil.example"]')).toBeNull();
+    expect(document.querySelector("main img")).toBeNull();
   });
 });

@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from "react";
-import { Link, useParams } from "react-router-dom";
+import { Link, useLocation, useParams } from "react-router-dom";
+import { accessTokenFor, rememberToken, tokenFromFragment } from "../access";
 import { useApi } from "../ApiContext";
 import { watchSubmission, type Connection } from "../api";
 import {
@@ -16,25 +17,46 @@ import { useDocumentTitle } from "../useDocumentTitle";
 interface Watch {
   state: SubmissionState | null;
   notFound: boolean;
+  /** Why the submission cannot be read: 401 no token, 403 a wrong or expired one. */
+  noAccess: 401 | 403 | null;
   connection: Connection;
   problem: string | null;
 }
 
-const INITIAL: Watch = { state: null, notFound: false, connection: "connecting", problem: null };
+const INITIAL: Watch = { state: null, notFound: false, noAccess: null, connection: "connecting", problem: null };
 
-function useSubmissionWatch(id: string): Watch {
+/** The page's access token: from the URL fragment (kept for this tab), else the one this tab kept. */
+function useAccessToken(id: string): string {
+  const { hash } = useLocation();
+  // An in-page link (the skip link's "#main") replaces the fragment; without storage that would lose
+  // the token, so the one already known for this submission stays.
+  const known = useRef<{ id: string; token: string }>({ id: "", token: "" });
+  const token = useMemo(() => {
+    const found = accessTokenFor(id, hash) || (known.current.id === id ? known.current.token : "");
+    known.current = { id, token: found };
+    return found;
+  }, [id, hash]);
+  useEffect(() => {
+    // Opened from the private link in a new tab: later links in this tab need no fragment.
+    if (tokenFromFragment(hash)) rememberToken(id, tokenFromFragment(hash));
+  }, [id, hash]);
+  return token;
+}
+
+function useSubmissionWatch(id: string, token: string): Watch {
   const api = useApi();
   const [watch, setWatch] = useState<Watch>(INITIAL);
 
   useEffect(() => {
     setWatch(INITIAL);
-    return watchSubmission(api, id, {
+    return watchSubmission(api, id, token, {
       onState: (state) => setWatch((w) => ({ ...w, state })),
       onNotFound: () => setWatch((w) => ({ ...w, notFound: true })),
+      onNoAccess: (status) => setWatch((w) => ({ ...w, noAccess: status })),
       onConnection: (connection) => setWatch((w) => ({ ...w, connection })),
       onProblem: (problem) => setWatch((w) => (w.problem === problem ? w : { ...w, problem })),
     });
-  }, [api, id]);
+  }, [api, id, token]);
 
   return watch;
 }
@@ -116,29 +138,57 @@ function useAnnouncement(steps: ProgressStep[] | null, summary: string | null, f
   return message;
 }
 
+function NotFound({ id }: { id: string }) {
+  return (
+    <section className="card narrow">
+      <h1>No such submission</h1>
+      <p>
+        There is no submission with the reference <code className="reference">{id}</code>. Check the link, or send
+        a new message.
+      </p>
+      <p>
+        <Link to="/demo" className="button button--primary">
+          Send a new message
+        </Link>
+      </p>
+    </section>
+  );
+}
+
+/** No token, or one the server refused: say what opens this page instead of retrying. */
+function NoAccess({ id, status }: { id: string; status: 401 | 403 }) {
+  return (
+    <section className="card narrow" data-testid="no-access">
+      <h1>Private link needed</h1>
+      <p>
+        {status === 403 ? "This link does not open this submission, or it has expired. " : null}
+        This page needs the private link you got when you sent the form; links expire after a while.
+      </p>
+      <p className="muted">
+        Reference <code className="reference">{id}</code>
+      </p>
+      <p>
+        <Link to="/demo" className="button button--primary">
+          Send a new message
+        </Link>
+      </p>
+    </section>
+  );
+}
+
+const TITLE = { notFound: "No such submission", noAccess: "Private link needed", progress: "Submission progress" };
+
 export function SubmissionPage() {
   const { id = "" } = useParams();
-  const watch = useSubmissionWatch(id);
+  const token = useAccessToken(id);
+  const watch = useSubmissionWatch(id, token);
   const progress = useMemo(() => (watch.state ? deriveProgress(watch.state) : null), [watch.state]);
   const announcement = useAnnouncement(progress?.steps ?? null, progress?.summary ?? null, progress?.final ?? false);
-  useDocumentTitle(watch.notFound ? "No such submission" : "Submission progress");
+  const noAccess = token ? watch.noAccess : 401;
+  useDocumentTitle(watch.notFound ? TITLE.notFound : noAccess ? TITLE.noAccess : TITLE.progress);
 
-  if (watch.notFound) {
-    return (
-      <section className="card narrow">
-        <h1>No such submission</h1>
-        <p>
-          There is no submission with the reference <code className="reference">{id}</code>. Check the link, or
-          send a new message.
-        </p>
-        <p>
-          <Link to="/demo" className="button button--primary">
-            Send a new message
-          </Link>
-        </p>
-      </section>
-    );
-  }
+  if (watch.notFound) return <NotFound id={id} />;
+  if (noAccess) return <NoAccess id={id} status={noAccess} />;
 
   const state = watch.state;
   return (

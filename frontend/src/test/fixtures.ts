@@ -2,6 +2,19 @@
 import type { SubmissionState, TimelineEntry } from "../types";
 
 export const SUBMISSION_ID = "5b3c1f0e-8a51-4c57-9a39-0f6a2b7c9d10";
+/** Shaped like the API's tokens (secrets.token_urlsafe(32)): letters, digits, "-" and "_". */
+export const ACCESS_TOKEN = "q3Xv-7Lk_2mZ9pR4tW8yB1nC6dF0gH5jK3sE7uA9oI2";
+
+/** The 201 body of POST /api/submissions/. */
+export function createdBody(id: string = SUBMISSION_ID, token: string = ACCESS_TOKEN) {
+  return {
+    id,
+    status: "RECEIVED",
+    status_url: `http://api.test/api/submissions/${id}/`,
+    access_token: token,
+    access_expires_at: "2025-03-02T10:00:00.000100Z",
+  };
+}
 
 let counter = 0;
 function entry(type: string, time: string, data: Record<string, unknown>, delivered_at: string | null = null): TimelineEntry {
