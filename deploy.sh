@@ -334,6 +334,17 @@ local_kafka() {  # local_kafka TOOL ARGS...: a Kafka tool from the broker's jars
 }
 
 print_urls() {
+  if use_compose; then
+    cat <<EOF
+
+  Frontend          ${PUBLIC_URL:-http://localhost:$FRONTEND_PORT}  (published on ${PUBLIC_BIND_ADDRESS:-127.0.0.1}:$FRONTEND_PORT)
+  API, through it   ${PUBLIC_URL:-http://localhost:$FRONTEND_PORT}/api/submissions/  (docs: /api/docs/, admin: /admin/)
+  Flower            http://127.0.0.1:$FLOWER_PORT  (user and password: FLOWER_BASIC_AUTH in ${ENV_FILE:-.env})
+  SMTP catcher UI   http://127.0.0.1:$MAILDEV_WEB_PORT  (MAILDEV_WEB_USER / MAILDEV_WEB_PASS)
+  Kafka, Redis, PostgreSQL, the CRM: inside the Compose network only (./deploy.sh kafka TOOL ...)
+EOF
+    return
+  fi
   cat <<EOF
 
   Frontend          http://localhost:$FRONTEND_PORT
