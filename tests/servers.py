@@ -383,24 +383,28 @@ class Stack:
     def frontend(self) -> str:
         return f"http://127.0.0.1:{self.ports['frontend']}"
 
-    def start_frontend(self) -> None:
-        """The production build (frontend/dist), served as deploy.sh serves it."""
+    def start_frontend(self, name: str = "frontend", port: int | None = None, **env: str) -> str:
+        """The production build (frontend/dist), served as deploy.sh serves it; returns its URL. Another
+        `name` and `port` start a second one beside it, with `env` changing its settings."""
+        port = port or self.ports["frontend"]
         self.procs.start(
-            "frontend",
+            name,
             [
                 str(BIN / "gunicorn"),
                 "--chdir",
                 "deploy",
                 "--bind",
-                f"127.0.0.1:{self.ports['frontend']}",
+                f"127.0.0.1:{port}",
                 "--threads",
                 "4",
                 "--no-control-socket",
                 "frontend_server:app",
             ],
-            self.env,
+            {**self.env, **env},
         )
-        wait_until(lambda: http_ok(f"{self.frontend}/health"), what="frontend (is frontend/dist built?)")
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: http_ok(f"{url}/health"), what=f"{name} (is frontend/dist built?)")
+        return url
 
     def start_reconciler(self) -> None:
         self.procs.start("reconciler", [str(BIN / "python"), "manage.py", "reconcile"], self.env)
