@@ -518,7 +518,8 @@ Usage: ./deploy.sh COMMAND [ARGS]
 
 Services: kafka redis smtp crm api stream mailer workflow-agent relay bridge reconciler flower frontend
 Mode: Docker Compose when a Docker engine answers, else local processes under supervisord
-      (DEPLOY_MODE=local|compose forces one). Settings: .env (see .env.example).
+      (DEPLOY_MODE=local|compose forces one). Settings: .env (see .env.example), created readable
+      by its owner only, with its secrets (Django key, Flower, SMTP catcher, CRM token) generated.
 EOF
 }
 

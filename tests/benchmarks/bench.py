@@ -280,7 +280,7 @@ async def post_load(
                     payload = await response.json(content_type=None)
                     record["status"] = response.status
                     record["id"] = payload.get("id") if isinstance(payload, dict) else None
-                    if record["id"]:
+                    if record["id"] and payload.get("access_token"):  # the baseline endpoint has none
                         TOKENS[record["id"]] = payload["access_token"]
             except (aiohttp.ClientError, TimeoutError) as exc:
                 record["status"], record["error"] = 0, f"{type(exc).__name__}: {exc}"
