@@ -8,22 +8,68 @@ import argparse
 import logging
 import signal
 
+import environ
+from prometheus_client import start_http_server
+from pythonjsonlogger.json import JsonFormatter
+
 from bridge.config import BridgeConfig
-from bridge.consumer import Bridge
+from bridge.consumer import Bridge, CorrelationIdFilter
 from bridge.replay import replay_dead_letters
+
+logger = logging.getLogger("bridge")
+
+PLAIN = "%(asctime)s %(levelname)s %(name)s %(message)s"
+
+
+def configure_logging(level: str, log_format: str) -> None:
+    """JSON lines (LOG_FORMAT=json, the default), as the Django processes write them (config/logs.py):
+    time, level, logger, message, the record's correlation_id, and what a call passed in `extra`."""
+    handler = logging.StreamHandler()
+    handler.addFilter(CorrelationIdFilter())
+    if log_format == "json":
+        handler.setFormatter(
+            JsonFormatter(
+                "%(levelname)s %(name)s %(message)s",
+                rename_fields={"levelname": "level", "name": "logger"},
+                timestamp="time",
+            )
+        )
+    else:
+        handler.setFormatter(logging.Formatter(PLAIN))
+    logging.basicConfig(level=level, handlers=[handler], force=True)
+
+
+def serve_metrics(host: str, port: int) -> None:
+    """/metrics on host:port from a thread (0: none); a taken port is logged, not fatal."""
+    if not port:
+        return
+    try:
+        start_http_server(port, addr=host)
+    except OSError as exc:
+        logger.warning("bridge: metrics not served on %s:%d (%s)", host, port, exc)
+        return
+    logger.info("bridge: metrics on http://%s:%d/metrics", host, port)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bridge", description=__doc__)
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--log-level", default=None, help="default: LOG_LEVEL, else INFO")
     parser.add_argument("command", nargs="?", choices=["run", "replay-dlq"], default="run")
     parser.add_argument("--limit", type=int, default=None, help="replay-dlq: at most this many records")
     args = parser.parse_args()
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    config = BridgeConfig.from_env()
+    # Read after BridgeConfig (which loads .env into the environment), with the Django side's names and
+    # defaults (config/settings/observability.py).
+    env = environ.Env()
+    configure_logging(args.log_level or env.str("LOG_LEVEL", default="INFO"), env.str("LOG_FORMAT", default="json"))
     if args.command == "replay-dlq":
-        print(f"{replay_dead_letters(BridgeConfig.from_env(), limit=args.limit)} dead letter(s) replayed")
+        print(f"{replay_dead_letters(config, limit=args.limit)} dead letter(s) replayed")
         return
-    bridge = Bridge(BridgeConfig.from_env())
+    port = env.int("METRICS_PORT_BRIDGE", default=9102)
+    if port:  # replica N on one host: port + 100 × N (config/settings/observability.py)
+        port += 100 * env.int("METRICS_REPLICA", default=0)
+    serve_metrics(env.str("BIND_HOST", default="127.0.0.1"), port)
+    bridge = Bridge(config)
 
     def stop(_signum, _frame):
         bridge.stopping.set()

@@ -4,11 +4,14 @@ import json
 import logging
 import threading
 import time
+from contextvars import ContextVar
 from datetime import UTC, datetime
 
 import redis
 from celery import Celery
+from celery.signals import before_task_publish
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Producer, TopicPartition
+from prometheus_client import Counter, Gauge
 
 from bridge.config import BridgeConfig
 from bridge.dlq import DeadLetters
@@ -23,6 +26,43 @@ HEARTBEAT_KEY = "health:bridge"
 HEARTBEAT_TTL_SECONDS = 10
 DEDUPE_PREFIX = "bridge:handoff:"
 RETRY_PAUSE_SECONDS = 1.0
+LAG_INTERVAL_SECONDS = 5.0  # how often the loop measures its lag (a committed-offsets request)
+
+RECORDS = Counter(
+    "intake_bridge_records",
+    "Records the bridge handled, by outcome: handed_off (to Celery), nothing_to_do, duplicates, dead_lettered.",
+    ["outcome"],
+)
+DEAD_LETTERS = Counter(
+    "intake_dead_letters", "Records the bridge parked in the dead-letter topic, by reason.", ["reason"]
+)
+HANDOFF_FAILURES = Counter("intake_bridge_handoff_failures", "Hand-offs that failed (retried from the same offset).")
+LAG = Gauge(
+    "intake_bridge_lag",
+    "Records of a partition the bridge has not committed yet: its end offset minus the group's committed one.",
+    ["topic", "partition"],
+)
+
+# The correlation id of the record being handled: on the bridge's log lines (the filter below, which
+# bridge/__main__.py installs) and in the `correlationid` header of the tasks it sends, which the
+# workers read (the same as config/logs.py and config/celery.py: the bridge imports no backend code).
+CORRELATION_ID: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+CORRELATION_HEADER = "correlationid"
+
+
+class CorrelationIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        value = CORRELATION_ID.get()
+        if value is not None and getattr(record, "correlation_id", None) is None:
+            record.correlation_id = value
+        return True
+
+
+@before_task_publish.connect
+def pass_correlation_id(headers=None, **_kwargs) -> None:
+    value = CORRELATION_ID.get()
+    if value and headers is not None:
+        headers.setdefault(CORRELATION_HEADER, value)
 
 
 def make_celery(config: BridgeConfig) -> Celery:
@@ -52,6 +92,7 @@ class Bridge:
                 "auto.offset.reset": "earliest",
                 "session.timeout.ms": config.session_timeout_ms,
                 "client.id": "bridge",
+                "logger": logger,  # librdkafka's own lines in this log's format (served by poll)
             }
         )
         self.dead_letters = DeadLetters(Producer({"bootstrap.servers": config.bootstrap_servers, "acks": "all"}))
@@ -63,6 +104,8 @@ class Bridge:
         # (The same bookkeeping as config/loop.py's FailureClock, which the bridge cannot import.)
         self.failing_since: float | None = None
         self.last_error = ""
+        self.lag_measured_at = float("-inf")
+        self.lag_labels: set[tuple[str, str]] = set()
 
     def handle(self, msg: Message, dispatch: Dispatch) -> str:
         """Route one record: 'handed_off', 'nothing_to_do', 'duplicates' or 'dead_lettered'.
@@ -71,15 +114,13 @@ class Bridge:
         try:
             envelope = decode(msg.value())
         except UnknownEventError as exc:
-            self.dead_letters.park(msg, f"no route: {exc}")
-            return "dead_lettered"
+            return self._park(msg, "unknown_type", f"no route: {exc}")
         except EnvelopeError as exc:
-            self.dead_letters.park(msg, f"undecodable: {exc}")
-            return "dead_lettered"
+            return self._park(msg, "undecodable", f"undecodable: {exc}")
+        CORRELATION_ID.set(envelope.correlationid)  # run_once restores the one before, after the record
         route = (envelope.type, envelope.dataversion)
         if route not in ROUTES:
-            self.dead_letters.park(msg, f"no route for {envelope.type} v{envelope.dataversion}")
-            return "dead_lettered"
+            return self._park(msg, "no_route", f"no route for {envelope.type} v{envelope.dataversion}")
         handler = ROUTES[route]
         if handler is None:
             return "nothing_to_do"
@@ -91,7 +132,18 @@ class Bridge:
         # Marked only after the hand-off: a crash in between means a second hand-off, which the
         # idempotent tasks absorb, never a lost one.
         self.redis.set(dedupe_key, 1, ex=self.config.dedupe_ttl_seconds)
+        logger.info(
+            "handed off %s %s",
+            envelope.type,
+            envelope.id,
+            extra={"event_type": envelope.type, "event_id": envelope.id, "submission_id": envelope.subject},
+        )
         return "handed_off"
+
+    def _park(self, msg: Message, kind: str, reason: str) -> str:
+        self.dead_letters.park(msg, reason)
+        DEAD_LETTERS.labels(kind).inc()
+        return "dead_lettered"
 
     def run_once(self, timeout: float = 1.0) -> int:
         """Consume and hand off up to one batch; commit what was handled. Returns the record count."""
@@ -108,15 +160,20 @@ class Bridge:
                 if msg.error().code() != KafkaError._PARTITION_EOF:
                     logger.warning("consumer error: %s", msg.error())
                 continue
+            token = CORRELATION_ID.set(None)  # each record's lines and tasks carry its own
             try:
                 outcome = self.handle(msg, dispatch)
             except Exception as exc:
                 logger.exception("hand-off failed; will retry from offset %d", msg.offset())
+                HANDOFF_FAILURES.inc()
                 self._note(ok=False, error=f"hand-off at {msg.topic()}[{msg.partition()}]@{msg.offset()}: {exc}")
                 self._rewind(messages[index:])
                 self.stopping.wait(RETRY_PAUSE_SECONDS)
                 break
+            finally:
+                CORRELATION_ID.reset(token)
             self.counts[outcome] += 1
+            RECORDS.labels(outcome).inc()
             self._note(ok=True)
             done[(msg.topic(), msg.partition())] = msg.offset() + 1
         try:
@@ -155,6 +212,29 @@ class Bridge:
         except redis.RedisError as exc:
             logger.warning("bridge heartbeat not written: %s", exc)
 
+    def measure_lag(self, *, now: float | None = None) -> None:
+        """Set each assigned partition's lag: its end offset minus the group's committed offset (a
+        partition never committed counts from its first record). Every LAG_INTERVAL_SECONDS at most."""
+        now = time.monotonic() if now is None else now
+        if now - self.lag_measured_at < LAG_INTERVAL_SECONDS:
+            return
+        self.lag_measured_at = now
+        try:
+            assigned = self.consumer.assignment()
+            committed = self.consumer.committed(assigned, timeout=1) if assigned else []
+            lags = {}
+            for tp in committed:
+                low, high = self.consumer.get_watermark_offsets(tp, timeout=1, cached=False)
+                lags[(tp.topic, str(tp.partition))] = max(0, high - (tp.offset if tp.offset >= 0 else low))
+        except (KafkaException, RuntimeError) as exc:  # the broker away, or the consumer closing
+            logger.debug("lag not measured (%s)", exc)
+            return
+        for labels, lag in lags.items():
+            LAG.labels(*labels).set(lag)
+        for labels in self.lag_labels - lags.keys():  # partitions this member no longer holds
+            LAG.remove(*labels)
+        self.lag_labels = set(lags)
+
     def run_forever(self) -> None:
         ensure_topics(self.config.bootstrap_servers, topic_layout(self.config.topic, self.config.num_partitions))
         self.consumer.subscribe([self.config.topic])
@@ -162,6 +242,7 @@ class Bridge:
         try:
             while not self.stopping.is_set():
                 self.heartbeat()
+                self.measure_lag()
                 try:
                     self.run_once()
                 except KafkaException as exc:  # the loop outlives a broker that comes and goes

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 from confluent_kafka import Message, Producer
 
+from events.envelope import CONTENT_TYPE_HEADER
 from events.topics import dlq_topic
 
 logger = logging.getLogger(__name__)
@@ -23,6 +24,10 @@ class DeadLetters:
             ("dlq_source_offset", str(msg.offset()).encode()),
             ("dlq_at", datetime.now(UTC).isoformat().encode()),
         ]
+        # A parked CloudEvent keeps its content type, and a CloudEvents client still reads it in
+        # structured mode (the reasons are not `ce_` headers). The old relay's `ce_id`/`ce_type` are
+        # not copied: with them a client would read the record in binary mode, and find no source.
+        headers += [(name, value) for name, value in msg.headers() or [] if name.lower() == CONTENT_TYPE_HEADER]
         self.producer.produce(dlq_topic(msg.topic()), key=msg.key(), value=msg.value(), headers=headers)
         if self.producer.flush(10) != 0:
             raise RuntimeError("the dead-letter record was not confirmed by Kafka")

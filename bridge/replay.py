@@ -1,7 +1,8 @@
 """Replay of dead letters: after a fix, records parked in `<topic>.dlq` go back to their topic.
 
 Each record is produced again to the topic named in its `dlq_source_topic` header, with its key,
-its value and a `dlq_replayed_from` header (DLQ partition and offset); the replay commits its own
+its value, the relay's headers (CloudEvents structured mode, whatever the record came with) and a
+`dlq_replayed_from` header (DLQ partition and offset); the replay commits its own
 consumer group's offsets, so running it again replays only what was parked since.
 """
 
@@ -11,6 +12,7 @@ import time
 from confluent_kafka import Consumer, Producer, TopicPartition
 
 from bridge.config import BridgeConfig
+from events import record_headers
 from events.topics import dlq_topic
 
 logger = logging.getLogger(__name__)
@@ -52,7 +54,8 @@ def replay_dead_letters(config: BridgeConfig, *, limit: int | None = None, timeo
             headers = dict(msg.headers() or [])
             target = headers.get("dlq_source_topic", config.topic.encode()).decode()
             origin = f"{msg.partition()}@{msg.offset()}".encode()
-            producer.produce(target, key=msg.key(), value=msg.value(), headers=[("dlq_replayed_from", origin)])
+            replayed_headers = [*record_headers(), ("dlq_replayed_from", origin)]
+            producer.produce(target, key=msg.key(), value=msg.value(), headers=replayed_headers)
             if producer.flush(10) != 0:
                 raise RuntimeError("a replayed record was not confirmed by Kafka; nothing more was committed")
             consumer.commit(offsets=[TopicPartition(source, msg.partition(), msg.offset() + 1)], asynchronous=False)

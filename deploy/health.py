@@ -3,20 +3,38 @@
 Usage: health.py NAME...              print "NAME ok|down (detail)" per name; exit 0 only if all are ok
        health.py --wait SECONDS NAME...  check until all are ok; on time-out print the ones still down
        health.py --lag                    the bridge's consumer lag per partition (committed vs end offset)
+
+A worker's NAME may carry the number of its processes that must answer: `mailer:2` (./deploy.sh scale).
+Settings come from the environment, with the defaults of backend/config/envfile.py.
 """
 
 import base64
+import importlib.util
 import json
-import os
+import re
 import sys
 import time
 import urllib.request
+from pathlib import Path
 
 TIMEOUT = 2.0
+WORKERS = ("mailer", "workflow-agent")
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name, default)
+def _settings_reader():
+    """backend/config/envfile.py, by its path: importing the `config` package would start Celery's app."""
+    path = Path(__file__).resolve().parent.parent / "backend" / "config" / "envfile.py"
+    spec = importlib.util.spec_from_file_location("envfile", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+SETTINGS = _settings_reader().Settings()
+
+
+def _env(name: str) -> str:
+    return SETTINGS[name]
 
 
 def _http(url: str, credentials: str = "") -> str:
@@ -29,20 +47,20 @@ def _http(url: str, credentials: str = "") -> str:
 
 
 def _maildev_credentials() -> str:
-    user, password = _env("MAILDEV_WEB_USER", ""), _env("MAILDEV_WEB_PASS", "")
+    user, password = SETTINGS.get("MAILDEV_WEB_USER", ""), SETTINGS.get("MAILDEV_WEB_PASS", "")
     return f"{user}:{password}" if user and password else ""
 
 
 def _broker_url() -> str:
-    return _env("CELERY_BROKER_URL", f"redis://127.0.0.1:{_env('REDIS_PORT', '6379')}/0")
+    return _env("CELERY_BROKER_URL")
 
 
 def _redis_url() -> str:
-    return os.environ.get("REDIS_URL") or _broker_url()
+    return _env("REDIS_URL") or _broker_url()
 
 
 # A process that is alive but has failed at every attempt for this long is reported down.
-STUCK_AFTER_SECONDS = float(os.environ.get("HEALTH_STUCK_SECONDS", "30"))
+STUCK_AFTER_SECONDS = float(_env("HEALTH_STUCK_SECONDS"))
 
 
 def heartbeat_verdict(raw: bytes | str | None, now: float) -> str:
@@ -67,11 +85,11 @@ def _heartbeat(key: str) -> str:
 
 
 def _bootstrap() -> str:
-    return _env("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    return _env("KAFKA_BOOTSTRAP_SERVERS")
 
 
 def _topic() -> str:
-    return _env("KAFKA_TOPIC", "events.contact_form")
+    return _env("KAFKA_TOPIC")
 
 
 def _kafka_metadata():
@@ -122,7 +140,7 @@ def consumer_lag(group: str, topic: str) -> list[tuple[int, int | None, int, int
 
 
 def print_lag() -> int:
-    group, topic = _env("KAFKA_CONSUMER_GROUP", "bridge"), _topic()
+    group, topic = _env("KAFKA_CONSUMER_GROUP"), _topic()
     try:
         rows = consumer_lag(group, topic)
     except Exception as exc:  # the broker is down: say so instead of a traceback
@@ -145,7 +163,7 @@ def check_redis() -> str:
 
 def check_stream() -> str:
     """The stream process answers and hears the wake-up channel (without it, it only reads every 5 s)."""
-    url = f"http://127.0.0.1:{_env('STREAM_PORT', '5001')}/health"
+    url = f"http://127.0.0.1:{_env('STREAM_PORT')}/health"
     with urllib.request.urlopen(url, timeout=TIMEOUT) as response:  # noqa: S310 (a loopback URL)
         body = json.loads(response.read())
     if not body.get("subscribed"):
@@ -153,14 +171,18 @@ def check_stream() -> str:
     return f"HTTP {response.status}, {body.get('viewers', 0)} live viewers"
 
 
-def check_worker(service: str) -> str:
-    """The Celery workers of one service (named SERVICE@host) answer a ping."""
+def check_worker(service: str, expected: int = 1) -> str:
+    """At least `expected` Celery workers of one service answer a ping: each of its processes is a node
+    named SERVICE-N@host (SERVICE@host in Compose, where each container has a host name of its own)."""
     from celery import Celery
 
     replies = Celery(broker=_broker_url()).control.ping(timeout=TIMEOUT)
-    nodes = [node for reply in replies for node in reply if node.startswith(f"{service}@")]
+    own = re.compile(rf"{re.escape(service)}(-\d+)?@")
+    nodes = {node for reply in replies for node in reply if own.match(node)}  # two with one name count once
     if not nodes:
         raise RuntimeError(f"no {service} worker answered a ping")
+    if len(nodes) < expected:
+        raise RuntimeError(f"{len(nodes)} of {expected} {service} workers answered a ping")
     return f"{len(nodes)} worker(s)"
 
 
@@ -168,9 +190,9 @@ CHECKS = {
     "kafka-broker": check_kafka_broker,
     "kafka": check_kafka,
     "redis": check_redis,
-    "smtp": lambda: _http(f"http://127.0.0.1:{_env('MAILDEV_WEB_PORT', '1080')}/api/healthz", _maildev_credentials()),
-    "crm": lambda: _http(f"http://127.0.0.1:{_env('CRM_PORT', '8001')}/crm/health"),
-    "api": lambda: _http(f"http://127.0.0.1:{_env('API_PORT', '5000')}/health"),
+    "smtp": lambda: _http(f"http://127.0.0.1:{_env('MAILDEV_WEB_PORT')}/api/healthz", _maildev_credentials()),
+    "crm": lambda: _http(f"http://127.0.0.1:{_env('CRM_PORT')}/crm/health"),
+    "api": lambda: _http(f"http://127.0.0.1:{_env('API_PORT')}/health"),
     "stream": check_stream,
     "mailer": lambda: check_worker("mailer"),
     "workflow-agent": lambda: check_worker("workflow-agent"),
@@ -179,17 +201,20 @@ CHECKS = {
     "reconciler": lambda: _heartbeat("health:reconciler"),
     # Operator pages are behind basic auth (FLOWER_BASIC_AUTH: user:password, first pair if several).
     "flower": lambda: _http(
-        f"http://127.0.0.1:{_env('FLOWER_PORT', '5555')}/healthcheck", _env("FLOWER_BASIC_AUTH", "").split(",")[0]
+        f"http://127.0.0.1:{_env('FLOWER_PORT')}/healthcheck", SETTINGS.get("FLOWER_BASIC_AUTH", "").split(",")[0]
     ),
-    "frontend": lambda: _http(f"http://127.0.0.1:{_env('FRONTEND_PORT', '3000')}/health"),
+    "frontend": lambda: _http(f"http://127.0.0.1:{_env('FRONTEND_PORT')}/health"),
 }
 
 
 def check(name: str) -> tuple[bool, str]:
+    """One check by name: SERVICE, or SERVICE:N for a service that runs N processes."""
+    service, _, count = name.partition(":")
     try:
-        return True, f"{name} ok ({CHECKS[name]()})"
+        detail = check_worker(service, int(count or 1)) if service in WORKERS else CHECKS[service]()
+        return True, f"{service} ok ({detail})"
     except (TimeoutError, Exception) as exc:  # any failure means "not healthy", with the reason
-        return False, f"{name} down ({type(exc).__name__}: {exc})".replace("\n", " ")[:200]
+        return False, f"{service} down ({type(exc).__name__}: {exc})".replace("\n", " ")[:200]
 
 
 def main(args: list[str]) -> int:

@@ -7,4 +7,11 @@ if [[ -f "$RUN_DIR/service.env" ]]; then
   # shellcheck disable=SC1091
   source "$RUN_DIR/service.env"
 fi
+# A scaled bridge (./deploy.sh scale bridge N: processes bridge-0, bridge-1, ... in supervisord's
+# SUPERVISOR_PROCESS_NAME) is one static member of the consumer group per process, each with its own
+# id: bridge-1 onwards add their number to the first one's (KAFKA_GROUP_INSTANCE_ID, else the bridge's
+# own default, bridge-<hostname>); two members with one id would fence each other.
+if [[ "${SUPERVISOR_PROCESS_NAME:-}" =~ ^bridge-([1-9][0-9]*)$ ]]; then
+  export KAFKA_GROUP_INSTANCE_ID="${KAFKA_GROUP_INSTANCE_ID:-bridge-$HOSTNAME}-${BASH_REMATCH[1]}"
+fi
 exec "$@"

@@ -24,6 +24,15 @@ REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 MAILDEV = REPO / "deploy" / "smtp" / "node_modules" / ".bin" / "maildev"
 KAFKA_RUNNER = REPO / "deploy" / "kafka" / "broker.py"
+GUNICORN_CONFIG = REPO / "backend" / "config" / "gunicorn.py"
+# The /metrics port of each process without an HTTP server (Stack.ports name: its setting).
+METRICS_PORTS = {
+    "metrics_relay": "METRICS_PORT_RELAY",
+    "metrics_bridge": "METRICS_PORT_BRIDGE",
+    "metrics_mailer": "METRICS_PORT_MAILER",
+    "metrics_workflow_agent": "METRICS_PORT_WORKFLOW_AGENT",
+    "metrics_reconciler": "METRICS_PORT_RECONCILER",
+}
 # Tests share a 2-core machine with the whole stack: the test broker gets a smaller heap.
 TEST_KAFKA_HEAP = "-Xmx384m -Xms64m"
 
@@ -196,6 +205,7 @@ class Stack:
                 "api",
                 "stream",
                 "frontend",
+                *METRICS_PORTS,
             )
         }
         self.topic = "events.contact_form"
@@ -238,6 +248,7 @@ class Stack:
             "STREAM_PORT": str(self.ports["stream"]),
             "STREAM_PUBLIC_URL": f"http://127.0.0.1:{self.ports['stream']}",
             "CORS_ORIGINS": f"http://127.0.0.1:{self.ports['frontend']},http://localhost:{self.ports['frontend']}",
+            **{variable: str(self.ports[name]) for name, variable in METRICS_PORTS.items()},
             **(extra_env or {}),
         }
         self.worker_concurrency = worker_concurrency
@@ -305,9 +316,9 @@ class Stack:
         self.manage("migrate", "--noinput", "--settings", "config.settings.crm_server")
         self.manage("kafka_topics")
 
-    def _gunicorn(self, name: str, port: int, env: dict[str, str]) -> None:
-        cmd = [str(BIN / "gunicorn"), "--chdir", "backend", "--threads", "8", "--timeout", "60", "--no-control-socket"]
-        cmd += ["--reuse-port"]  # a new master can bind while the workers of a killed one drain
+    def _gunicorn(self, name: str, port: int, env: dict[str, str], *options: str) -> None:
+        cmd = [str(BIN / "gunicorn"), *options, "--chdir", "backend", "--threads", "8", "--timeout", "60"]
+        cmd += ["--no-control-socket", "--reuse-port"]  # a new master can bind while a killed one's workers drain
         self.procs.start(name, [*cmd, "-b", f"127.0.0.1:{port}", "config.wsgi"], env)
 
     def start_crm(self, **extra_env: str) -> None:
@@ -316,9 +327,18 @@ class Stack:
         )
         wait_until(lambda: http_ok(f"{self.crm.rsplit('/api', 1)[0]}/health"), what="crm")
 
-    def start_api(self) -> None:
-        self._gunicorn("api", self.ports["api"], self.env)
-        wait_until(lambda: http_ok(f"{self.api}/health"), what="api")
+    def start_api(self, name: str = "api", port: int | None = None, workers: int = 1) -> str:
+        """The API as deploy/supervisord.conf runs it (its gunicorn settings: metrics of every worker added
+        up in the stack's directory, JSON access lines); returns its URL. Another `name` and `port` start
+        a second one beside it."""
+        port = port or self.ports["api"]
+        env = {**self.env, "PROMETHEUS_MULTIPROC_DIR": str(self.tmp / f"metrics-{name}")}
+        self._gunicorn(
+            name, port, env, "--config", str(GUNICORN_CONFIG), "--workers", str(workers), "--access-logfile", "-"
+        )
+        url = f"http://127.0.0.1:{port}"
+        wait_until(lambda: http_ok(f"{url}/health"), what=name)
+        return url
 
     def start_stream(self) -> None:
         """The live stream as deploy/supervisord.conf runs it: uvicorn, its own settings module."""

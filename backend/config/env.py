@@ -1,13 +1,18 @@
 """The one reader of the environment: `.env` at the repository root, then the process environment.
 
 Variables already set in the process environment win over `.env`, so `deploy.sh`, Compose and
-tests can override any setting without editing the file.
+tests can override any setting without editing the file. The file's rules and every default live in
+`config/envfile.py`, which deploy.sh runs too (`python3 backend/config/envfile.py export`), so both
+read one file one way and derive the same addresses from the same ports.
 """
 
+import os
 from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+
+from config.envfile import Settings, load
 
 BACKEND_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = BACKEND_DIR.parent
@@ -16,7 +21,11 @@ env = environ.Env()
 # ENV_FILE points elsewhere (tests point it at /dev/null so a developer's .env cannot leak in).
 ENV_FILE = Path(env.str("ENV_FILE", default=str(REPO_DIR / ".env")))
 if ENV_FILE.is_file():
-    env.read_env(ENV_FILE)
+    load(ENV_FILE)  # django-environ's read_env rules, into os.environ; what is set there wins
+# An unset or empty setting reads as its default or derived value (API_PUBLIC_URL follows API_PORT),
+# through a view: written into os.environ, a derived value would reach child processes that were
+# given other ports.
+env.ENVIRON = Settings(os.environ)
 
 
 def env_required(name: str) -> str:

@@ -3,7 +3,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 from health_check.views import HealthCheckView
 from redis.asyncio import Redis
@@ -44,5 +44,12 @@ urlpatterns = [
         ),
         name="health-deps",
     ),
+    # Prometheus's scrape (django-prometheus): every gunicorn worker's numbers, added up (config/gunicorn.py).
+    # Not proxied by nginx; served where the API listens (BIND_HOST), like /health.
+    path("", include("django_prometheus.urls")),
+    # The event console: staff-only admin pages that read Kafka live (before the admin's catch-all).
+    path("admin/console/", include("console.urls")),
     path("admin/", admin.site.urls),
 ]
+
+handler404 = "config.views.not_found"

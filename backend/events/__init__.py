@@ -1,6 +1,14 @@
 """The event envelope and every event type. Pure Python: the bridge imports it without Django."""
 
-from events.envelope import Envelope, EnvelopeError, UnknownEventError, decode, encode, make_envelope
+from events.envelope import (
+    Envelope,
+    EnvelopeError,
+    UnknownEventError,
+    decode,
+    encode,
+    make_envelope,
+    record_headers,
+)
 from events.types import (
     EVENT_TYPES,
     ContactFormSubmitted,
@@ -33,4 +41,5 @@ __all__ = [
     "decode",
     "encode",
     "make_envelope",
+    "record_headers",
 ]

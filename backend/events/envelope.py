@@ -3,6 +3,9 @@
 `subject` is the submission id (also the Kafka key), `correlationid` follows the submission through
 every process, `causationid` names the event that led to this one, `dataversion` selects the
 schema of `data` together with `type`.
+
+On Kafka a record follows the CloudEvents Kafka protocol binding in structured content mode: the
+value is the whole event in the JSON event format, and `record_headers()` are its headers.
 """
 
 import dataclasses
@@ -18,6 +21,10 @@ SPEC_VERSION = "1.0"
 MAX_RECORD_BYTES = 256 * 1024
 MAX_DATAVERSION = 1000
 REQUIRED = ("specversion", "id", "source", "type", "time", "subject", "dataversion", "correlationid", "data")
+# Structured mode is announced by this one header. No `ce_` header may go with it: a CloudEvents
+# client that sees one reads the record in binary mode and looks for every attribute in headers.
+CONTENT_TYPE_HEADER = "content-type"
+STRUCTURED_CONTENT_TYPE = "application/cloudevents+json"
 
 
 class EnvelopeError(ValueError):
@@ -55,6 +62,10 @@ class Envelope:
     def to_dict(self) -> dict[str, Any]:
         raw = dataclasses.asdict(self)
         raw["time"] = self.time.isoformat().replace("+00:00", "Z")
+        if raw["causationid"] is None:
+            # Left out rather than null: the JSON event format reads both as unset, but a client
+            # given null gets a `causationid` attribute whose value is None.
+            del raw["causationid"]
         return raw
 
 
@@ -80,8 +91,16 @@ def encode(envelope: Envelope) -> bytes:
     return json.dumps(envelope.to_dict(), separators=(",", ":"), sort_keys=True).encode()
 
 
+def record_headers() -> list[tuple[str, bytes]]:
+    """The headers of a Kafka record whose value is an encoded envelope (structured content mode)."""
+    return [(CONTENT_TYPE_HEADER, STRUCTURED_CONTENT_TYPE.encode())]
+
+
 def decode(raw: bytes | str | None) -> Envelope:
     """Parse and check the bytes of a Kafka record; raise EnvelopeError saying what is wrong.
+
+    Only the value is read, whatever the headers: records of the relay before structured mode (with
+    `ce_id` and `ce_type` headers and no content-type) decode like today's.
 
     Whatever the bytes are, the only exception this raises is EnvelopeError (or its subclass):
     a record that breaks the parser itself (nesting deep enough to exhaust the recursion limit,

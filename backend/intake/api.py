@@ -1,14 +1,18 @@
 """The submissions API: accept a submission, show its progress (live progress: intake.stream)."""
 
 from django.conf import settings
+from django.core.validators import RegexValidator
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny, IsAdminUser
+from rest_framework.exceptions import ParseError, Throttled, UnsupportedMediaType, ValidationError
+from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.logs import correlation_id_set
+from config.metrics import SUBMISSIONS
 from intake.access import access_check, access_expires_at, bearer_token
 from intake.models import Submission
 from intake.selectors import submission_state
@@ -16,15 +20,38 @@ from intake.services import submission_create
 from intake.throttling import SubmissionRateThrottle
 from intake.validators import no_control_characters, no_control_characters_multiline
 
+# A required text is trimmed, then refused when nothing is left ("This field may not be blank.", before
+# any validator runs). JSON Schema cannot say "not only whitespace" except with a pattern, and
+# drf-spectacular writes a RegexValidator's regex as the field's `pattern`: this one states the rule.
+NOT_BLANK = RegexValidator(r"\S", message="This field may not be blank.")
+TEXT_RULES = "Trimmed; must keep a character that is not whitespace. No control characters, no bidi overrides."
+
+
+@extend_schema_field({"type": "string", "maxLength": 0})
+class HoneypotField(serializers.CharField):
+    """A field people never see, so never fill: the schema says it stays empty, as the API requires."""
+
 
 class SubmissionInputSerializer(serializers.Serializer):
-    name = serializers.CharField(max_length=100, validators=[no_control_characters])
+    name = serializers.CharField(
+        min_length=1, max_length=100, validators=[NOT_BLANK, no_control_characters], help_text=TEXT_RULES
+    )
     email = serializers.EmailField(max_length=254)
     company = serializers.CharField(
-        max_length=100, required=False, allow_blank=True, default="", validators=[no_control_characters]
+        max_length=100,
+        required=False,
+        allow_blank=True,
+        default="",
+        validators=[no_control_characters],
+        help_text="Trimmed; may be empty. No control characters, no bidi overrides.",
     )
-    message = serializers.CharField(max_length=5000, validators=[no_control_characters_multiline])
-    website = serializers.CharField(
+    message = serializers.CharField(
+        min_length=1,
+        max_length=5000,
+        validators=[NOT_BLANK, no_control_characters_multiline],
+        help_text=f"{TEXT_RULES} Line breaks and tabs are fine.",
+    )
+    website = HoneypotField(
         required=False,
         allow_blank=True,
         default="",
@@ -37,7 +64,8 @@ class SubmissionInputSerializer(serializers.Serializer):
         required=False,
         allow_blank=True,
         default="",
-        help_text="Demo control: make this workflow step fail so that compensation runs.",
+        help_text="Demo control: make this workflow step fail so that compensation runs. Refused (400) unless "
+        "the server runs with DEMO_CONTROLS.",
     )
 
     def validate_website(self, value: str) -> str:
@@ -102,12 +130,66 @@ class SubmissionListItemSerializer(serializers.ModelSerializer):
         fields = ["id", "name", "email", "company", "created_at"]
 
 
+class ErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField(help_text="Why the request was refused, in words for people.")
+
+
+def _messages() -> serializers.ListField:
+    return serializers.ListField(child=serializers.CharField(), required=False)
+
+
+class SubmissionInvalidSerializer(serializers.Serializer):
+    """A 400: the messages of each field that was refused."""
+
+    name = _messages()
+    email = _messages()
+    company = _messages()
+    message = _messages()
+    website = _messages()
+    demo_fail_at = _messages()
+    non_field_errors = _messages()  # a body that is not an object
+    detail = serializers.CharField(required=False, help_text="A body that could not be parsed.")
+
+
+WWW_AUTHENTICATE = OpenApiParameter(
+    "WWW-Authenticate",
+    str,
+    OpenApiParameter.HEADER,
+    response=[401],
+    required=True,
+    description='Bearer realm="submission"',
+)
+RETRY_AFTER = OpenApiParameter(
+    "Retry-After", int, OpenApiParameter.HEADER, response=[429], required=True, description="Seconds to wait."
+)
+
+
+class StaffOrTheFormPage(BasePermission):
+    """Staff; or a browser asking for the browsable API's page, whose form to POST is for everyone."""
+
+    def has_permission(self, request, view) -> bool:
+        return bool(request.user and request.user.is_staff) or request.accepted_renderer.format == "api"
+
+
+def rejection_reason(exc: Exception) -> str | None:
+    """How a refused submission is counted: throttled, honeypot (the hidden field filled in), validation."""
+    if isinstance(exc, Throttled):
+        return "throttled"
+    if isinstance(exc, ValidationError):
+        return "honeypot" if isinstance(exc.detail, dict) and "website" in exc.detail else "validation"
+    if isinstance(exc, (ParseError, UnsupportedMediaType)):
+        return "validation"
+    return None
+
+
 class SubmissionListCreateApi(APIView):
     """POST a contact-form submission; staff may GET the latest ones."""
 
     throttle_scope = "submissions"
 
-    permission_classes = [AllowAny]
+    def get_permissions(self):
+        # The browsable API asks again with the method of each form it renders (POST: anyone).
+        return [StaffOrTheFormPage()] if self.request.method in ("GET", "HEAD") else [AllowAny()]
 
     def get_throttles(self):
         return [SubmissionRateThrottle()] if self.request.method == "POST" else []
@@ -116,20 +198,62 @@ class SubmissionListCreateApi(APIView):
         # The browsable API renders its HTML form from this.
         return SubmissionInputSerializer(*args, **kwargs)
 
-    @extend_schema(responses=SubmissionListItemSerializer(many=True))
+    def handle_exception(self, exc):
+        reason = rejection_reason(exc) if self.request.method == "POST" else None
+        if reason:
+            SUBMISSIONS.labels("rejected", reason).inc()
+        return super().handle_exception(exc)
+
+    @extend_schema(
+        operation_id="submissions_list",
+        summary="The latest 50 submissions (staff)",
+        description="For staff who are logged in to the admin (session cookie); anyone else gets 403. A browser "
+        "that asks for text/html gets the browsable API's page instead, with the form to POST a submission.",
+        auth=[{"cookieAuth": []}],
+        responses={
+            200: OpenApiResponse(SubmissionListItemSerializer(many=True), description="The latest 50, newest first."),
+            403: OpenApiResponse(ErrorSerializer, description="Not logged in as staff."),
+        },
+    )
     def get(self, request):
-        # Anyone may open this URL in a browser to use the form below; only staff see submissions.
-        if not IsAdminUser().has_permission(request, self):
-            return Response({"detail": "POST a submission here. Staff users who are logged in see the latest 50."})
+        if not request.user.is_staff:  # only the browsable API's page gets here (StaffOrTheFormPage)
+            return Response(
+                {"detail": "POST a submission with the form below. Staff who are logged in see the latest 50."}
+            )
         latest = Submission.objects.all()[:50]
         return Response(SubmissionListItemSerializer(latest, many=True).data)
 
-    @extend_schema(request=SubmissionInputSerializer, responses={201: SubmissionCreatedSerializer})
+    @extend_schema(
+        summary="Submit the contact form",
+        description="Stores the submission with its event in one transaction and answers at once; the pipeline "
+        "does the rest. The answer's `access_token` opens its details and live stream.",
+        request=SubmissionInputSerializer,
+        responses={
+            201: OpenApiResponse(
+                SubmissionCreatedSerializer,
+                description="Accepted: stored with its event, on its way through the pipeline.",
+            ),
+            400: OpenApiResponse(SubmissionInvalidSerializer, description="Refused: a message for each field."),
+            413: OpenApiResponse(ErrorSerializer, description="The body is larger than MAX_REQUEST_BODY_BYTES."),
+            415: OpenApiResponse(ErrorSerializer, description="A body in another media type than those listed."),
+            429: OpenApiResponse(
+                ErrorSerializer, description="More than SUBMISSION_RATE_LIMIT from this client address."
+            ),
+        },
+        parameters=[
+            OpenApiParameter(
+                "Location", str, OpenApiParameter.HEADER, response=[201], required=True, description="The status_url."
+            ),
+            RETRY_AFTER,
+        ],
+    )
     def post(self, request):
         serializer = SubmissionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         fields = {key: value for key, value in serializer.validated_data.items() if key != "website"}
         submission = submission_create(**fields)
+        SUBMISSIONS.labels("accepted", "").inc()
+        correlation_id_set(submission.correlation_id)  # for this request's access-log line
         status_url = request.build_absolute_uri(reverse("submission-detail", args=[submission.id]))
         created = {
             "id": submission.id,
@@ -151,13 +275,21 @@ class SubmissionDetailApi(APIView):
     permission_classes = [AllowAny]
 
     @extend_schema(
-        responses={200: SubmissionOutputSerializer},
-        parameters=[
-            OpenApiParameter("Authorization", str, OpenApiParameter.HEADER, description="Bearer <access_token>")
-        ],
+        summary="One submission's progress",
+        # The token is checked by the view (intake.access), not by an authentication class: the scheme
+        # is declared in SPECTACULAR_SETTINGS.
+        auth=[{"submissionToken": []}, {"cookieAuth": []}],
+        responses={
+            200: OpenApiResponse(SubmissionOutputSerializer, description="Its status and timeline, now."),
+            401: OpenApiResponse(ErrorSerializer, description="No access token (and not logged in as staff)."),
+            403: OpenApiResponse(ErrorSerializer, description="An access token that does not open it, or expired."),
+            404: OpenApiResponse(ErrorSerializer, description="No submission has this id."),
+        },
+        parameters=[WWW_AUTHENTICATE],
     )
     def get(self, request, submission_id):
         submission = get_object_or_404(Submission, id=submission_id)
+        correlation_id_set(submission.correlation_id)
         if not (request.user and request.user.is_staff):
             denied = access_check(submission=submission, token=bearer_token(request.headers))
             if denied:

@@ -25,15 +25,19 @@ import json
 import logging
 import threading
 import time
+import uuid
 from datetime import timedelta
 
 import redis
 from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
+from prometheus_client import Counter, Gauge
 
 from config.celery import app as celery_app
+from config.logs import correlation_id_bound
 from config.loop import FailureClock
+from config.metrics import metrics_serve
 from intake.models import Submission
 from intake.retention import BATCHES, submissions_purge
 from mailer.services import mail_due_ids
@@ -53,6 +57,17 @@ SUBMITTED = "ContactFormSubmitted"
 PURGE_FIRST_DELAY = 60.0  # seconds after start: what start-up finds stalled is re-driven first
 PURGE_BATCH = 500
 PURGE_BATCHES_PER_TICK = 10  # a few seconds at most: the heartbeat and re-drives go on meanwhile
+
+ACTIONS = Counter(
+    "intake_reconciler_actions",
+    "What the reconciler did, by kind: handoffs, emails, sagas (submissions re-driven), relay_woken (stalled "
+    "outbox rows it woke the relay for), purged (submissions deleted), deferred_for_backlog (passes that "
+    "re-drove nothing under a Celery backlog).",
+    ["kind"],
+)
+QUEUE_LENGTH = Gauge(
+    "intake_celery_queue_length", "Tasks waiting in a Celery queue, as the reconciler saw them.", ["queue"]
+)
 
 
 class Reconciler:
@@ -77,11 +92,18 @@ class Reconciler:
         stall = settings.RECONCILE_STALL_SECONDS if stall_seconds is None else stall_seconds
         now = timezone.now()
         stalled_before = now - timedelta(seconds=stall)
-        queued = sum(self.broker.llen(queue) for queue in settings.CELERY_QUEUES_WATCHED)
+        queued = 0
+        for queue in settings.CELERY_QUEUES_WATCHED:
+            length = self.broker.llen(queue)
+            QUEUE_LENGTH.labels(queue).set(length)
+            queued += length
         if queued > settings.RECONCILE_BACKLOG_LIMIT:
             # Under a backlog, work is slow because it is queued, not because it was lost; sending it
             # again would only lengthen the queue. It is looked at again once the queue has drained.
-            return {"relay_woken": self._wake_relay(stalled_before), "deferred_for_backlog": queued}
+            woken = self._wake_relay(stalled_before)
+            ACTIONS.labels("relay_woken").inc(woken)
+            ACTIONS.labels("deferred_for_backlog").inc()
+            return {"relay_woken": woken, "deferred_for_backlog": queued}
         counts = {
             "relay_woken": self._wake_relay(stalled_before),
             "handoffs": self._redrive_handoffs(now, stalled_before, stall),
@@ -90,6 +112,8 @@ class Reconciler:
         }
         for kind, count in counts.items():
             self.totals[kind] = self.totals.get(kind, 0) + count
+            if count:
+                ACTIONS.labels(kind).inc(count)
         if any(counts.values()):
             logger.info("reconciler re-drove %s", {k: v for k, v in counts.items() if v})
         return counts
@@ -116,28 +140,44 @@ class Reconciler:
             if key not in published or not self._first_time("handoff", key, stall):
                 continue  # not in Kafka yet (the relay's part), or re-driven a moment ago
             event_id = str(published[key])
-            if not hasattr(submission, "email_delivery"):
-                self.celery.send_task("mailer.send_confirmation", args=[key, event_id])
-            if not hasattr(submission, "saga_run"):
-                forward_chain(key, causation_id=event_id, app=self.celery).apply_async()
+            with correlation_id_bound(submission.correlation_id):  # its tasks carry it (config/celery.py)
+                if not hasattr(submission, "email_delivery"):
+                    self.celery.send_task("mailer.send_confirmation", args=[key, event_id])
+                if not hasattr(submission, "saga_run"):
+                    forward_chain(key, causation_id=event_id, app=self.celery).apply_async()
+                logger.info("re-drove the hand-off of submission %s", key, extra={"submission_id": key})
             sent += 1
         return sent
 
     def _redrive_mail(self, now, stalled_before, stall: int) -> int:
         sent = 0
-        for submission_id in mail_due_ids(now=now, stalled_before=stalled_before, limit=BATCH):
+        due = mail_due_ids(now=now, stalled_before=stalled_before, limit=BATCH)
+        for submission_id, correlation_id in self._with_correlation_ids(due):
             if self._first_time("mail", submission_id, min(stall, 30)):
-                self.celery.send_task("mailer.send_confirmation", args=[submission_id, None])
+                with correlation_id_bound(correlation_id):
+                    self.celery.send_task("mailer.send_confirmation", args=[submission_id, None])
+                    logger.info("re-sent the confirmation of submission %s", submission_id)
                 sent += 1
         return sent
 
     def _redrive_sagas(self, stalled_before, stall: int) -> int:
         sent = 0
-        for submission_id in saga_stalled(stalled_before=stalled_before):
+        for submission_id, correlation_id in self._with_correlation_ids(saga_stalled(stalled_before=stalled_before)):
             if self._first_time("saga", submission_id, stall):
-                saga_redrive(submission_id=submission_id)
+                with correlation_id_bound(correlation_id):
+                    status = saga_redrive(submission_id=submission_id)
+                    logger.info("re-drove the %s workflow of submission %s", status, submission_id)
                 sent += 1
         return sent
+
+    @staticmethod
+    def _with_correlation_ids(submission_ids: list[str]) -> list[tuple[str, str | None]]:
+        """Each id with its submission's correlation id, for the log lines and tasks of its re-drive (one
+        query per pass, only when something is stalled)."""
+        if not submission_ids:
+            return []
+        found = dict(Submission.objects.filter(id__in=submission_ids).values_list("id", "correlation_id"))
+        return [(submission_id, found.get(uuid.UUID(submission_id))) for submission_id in submission_ids]
 
     def purge_if_due(self, *, now: float | None = None) -> dict[str, int] | None:
         """Purge expired personal data when it is due; None when it was not (or purging is off, or failed)."""
@@ -157,6 +197,7 @@ class Reconciler:
         if purged >= PURGE_BATCH * PURGE_BATCHES_PER_TICK:
             self.next_purge_at = now  # every batch was full: a backlog, purged on at the next tick
         self.totals["purged"] = self.totals.get("purged", 0) + purged
+        ACTIONS.labels("purged").inc(purged)
         done = {kind: count for kind, count in counts.items() if count and kind != BATCHES}
         logger.info("purge of data created before %s: %s", older_than.isoformat(), done or "nothing to delete")
         return counts
@@ -169,6 +210,7 @@ class Reconciler:
             logger.warning("reconciler heartbeat not written: %s", exc)
 
     def run_forever(self) -> None:
+        metrics_serve(settings.METRICS_PORT_RECONCILER, what="reconciler")
         logger.info(
             "reconciler started: every %.1f s, stall after %d s",
             settings.RECONCILE_INTERVAL,

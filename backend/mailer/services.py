@@ -15,6 +15,8 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from templated_mail.mail import BaseEmailMessage
 
+from config.logs import correlation_id_set
+from config.metrics import EMAILS
 from events import EmailDispatched, EmailFailed
 from intake.models import Submission
 from intake.services import event_emit
@@ -128,6 +130,7 @@ def _record_failure(delivery: EmailDelivery, exc: Exception, causation_id: str |
             status=EmailDelivery.Status.RETRYING, next_attempt_at=next_attempt, last_error=reason
         )
     outbox_notify(str(delivery.submission_id))  # no event, but the live view shows the next attempt
+    EMAILS.labels("retrying").inc()
     logger.warning("mail to %s not sent (%s); next attempt at %s", delivery.recipient, reason, next_attempt)
     return {"sent": False, "status": EmailDelivery.Status.RETRYING, "next_attempt_at": next_attempt.isoformat()}
 
@@ -212,6 +215,7 @@ def confirmation_send(*, submission_id: str, causation_id: str | None = None) ->
     if submission is None:
         logger.warning("mail: no submission %s; nothing to send", submission_id)
         return {"sent": False, "status": "UNKNOWN_SUBMISSION"}
+    correlation_id_set(submission.correlation_id)  # also when the task came without it (an older sender)
     delivery = _claim(submission)
     if delivery is None:
         current = EmailDelivery.objects.get(submission=submission)
@@ -248,6 +252,7 @@ def confirmation_send(*, submission_id: str, causation_id: str | None = None) ->
             correlation_id=str(submission.correlation_id),
             causation_id=causation_id,
         )
+    EMAILS.labels("sent").inc()
     return {"sent": True, "status": EmailDelivery.Status.SENT}
 
 
@@ -290,3 +295,4 @@ def confirmation_mark_failed(*, submission_id: str, reason: str, causation_id: s
             correlation_id=str(submission.correlation_id),
             causation_id=causation_id,
         )
+        transaction.on_commit(EMAILS.labels("failed").inc)

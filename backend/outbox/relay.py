@@ -17,11 +17,17 @@ from datetime import timedelta
 import redis
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from django.conf import settings
-from django.db import close_old_connections, connection, transaction
-from django.db.models import F, Q
+from django.db import DatabaseError, close_old_connections, connection, transaction
+from django.db.models import Count, F, Min, Q
 from django.utils import timezone
+from prometheus_client import Counter, Histogram
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
+from config.logs import correlation_id_bound
 from config.loop import FailureClock
+from config.metrics import metrics_serve
+from events import record_headers
 from events.topics import ensure_topics, topic_layout
 from outbox.models import OutboxEvent
 
@@ -30,6 +36,50 @@ logger = logging.getLogger(__name__)
 HEARTBEAT_KEY = "health:relay"
 HEARTBEAT_TTL_SECONDS = 10
 CLAIM_LOCK_ID = 0x0B0C  # PostgreSQL advisory lock: one relay claims at a time
+
+EVENTS_PUBLISHED = Counter("intake_events_published", "Outbox events Kafka confirmed, by event type.", ["type"])
+PUBLISH_FAILURES = Counter("intake_publish_failures", "Outbox events Kafka did not confirm (retried).")
+RELAY_LAG = Histogram(
+    "intake_relay_lag_seconds",
+    "From an outbox row's write (in its transaction) to Kafka's delivery report.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0),
+)
+
+
+class OutboxBacklogCollector(Collector):
+    """The outbox's unsent rows, counted when Prometheus scrapes (one indexed query), not per event."""
+
+    def describe(self):
+        return self._families()
+
+    def collect(self):
+        try:
+            unsent = OutboxEvent.objects.filter(published_at__isnull=True)
+            stats = unsent.aggregate(count=Count("id"), oldest=Min("created_at"))
+        except DatabaseError as exc:
+            logger.warning("outbox backlog not measured (%s)", exc)
+            return []
+        finally:
+            connection.close()  # the scrape's own thread: its connection is not reused
+        age = (timezone.now() - stats["oldest"]).total_seconds() if stats["oldest"] else 0.0
+        return self._families(stats["count"], age)
+
+    @staticmethod
+    def _families(count: int | None = None, age: float | None = None) -> list[GaugeMetricFamily]:
+        return [
+            GaugeMetricFamily(
+                "intake_outbox_backlog", "Outbox rows Kafka has not confirmed yet (every relay: the same table).", count
+            ),
+            GaugeMetricFamily("intake_outbox_oldest_unsent_seconds", "Age of the oldest unsent outbox row.", age),
+        ]
+
+
+def correlation_of(payload: str) -> str | None:
+    """The correlation id in an encoded envelope (read only to label a log line)."""
+    try:
+        return json.loads(payload).get("correlationid")
+    except (ValueError, AttributeError):
+        return None
 
 
 def producer_config() -> dict:
@@ -41,6 +91,7 @@ def producer_config() -> dict:
         # A record Kafka has not confirmed by then fails, and its row goes back to the queue.
         "message.timeout.ms": 15000,
         "client.id": "outbox-relay",
+        "logger": logger,  # librdkafka's own lines in this log's format (served by flush)
     }
 
 
@@ -98,13 +149,16 @@ class Relay:
         if not rows:
             return 0
         delivered: set = set()
+        placed: dict = {}  # row id -> (partition, offset), for its log line
         failed: dict = {}
         fatal: list[KafkaError] = []
 
         def report(row_id):
-            def on_delivery(err: KafkaError | None, _msg: Message) -> None:
+            def on_delivery(err: KafkaError | None, msg: Message | None) -> None:
                 if err is None:
                     delivered.add(row_id)
+                    if msg is not None:
+                        placed[row_id] = (msg.partition(), msg.offset())
                 else:
                     failed[row_id] = str(err)
                     if err.fatal():
@@ -118,7 +172,7 @@ class Relay:
                     row.topic,
                     key=row.key.encode(),
                     value=row.payload.encode(),
-                    headers=[("ce_id", str(row.id).encode()), ("ce_type", row.event_type.encode())],
+                    headers=record_headers(),  # CloudEvents structured mode: no `ce_` headers
                     on_delivery=report(row.id),
                 )
             remaining = self.producer.flush(flush_timeout)
@@ -144,9 +198,33 @@ class Relay:
                     claim_token="", claimed_until=None, last_error=error[:1000]
                 )
         self.health.note(ok=bool(delivered) or not failed, error=next(iter(failed.values()), ""))
+        self._note_published([row for row in rows if row.id in delivered], now, placed)
+        PUBLISH_FAILURES.inc(len(failed))
         if failed:
             logger.warning("relay: %d delivered, %d not (%s)", len(delivered), len(failed), next(iter(failed.values())))
         return len(delivered)
+
+    def _note_published(self, rows: list[OutboxEvent], now, placed: dict) -> None:
+        """Count the events Kafka confirmed, and log one line each with its submission's correlation id."""
+        log = logger.isEnabledFor(logging.INFO)
+        for row in rows:
+            EVENTS_PUBLISHED.labels(row.event_type).inc()
+            RELAY_LAG.observe(max(0.0, (now - row.created_at).total_seconds()))
+            if log:
+                partition, offset = placed.get(row.id, (None, None))
+                with correlation_id_bound(correlation_of(row.payload)):
+                    logger.info(
+                        "published %s %s",
+                        row.event_type,
+                        row.id,
+                        extra={
+                            "event_type": row.event_type,
+                            "event_id": str(row.id),
+                            "submission_id": row.key,
+                            "partition": partition,
+                            "offset": offset,
+                        },
+                    )
 
     def reset_producer(self) -> None:
         try:
@@ -172,6 +250,7 @@ class Relay:
 
     def run_forever(self) -> None:
         """Publish until stopped, waking on each outbox notification and polling as a fallback."""
+        metrics_serve(settings.METRICS_PORT_RELAY, what="relay", collectors=(OutboxBacklogCollector(),))
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         pubsub.subscribe(settings.OUTBOX_WAKEUP_CHANNEL)
         logger.info("relay started: topic %s on %s", settings.KAFKA_TOPIC, settings.KAFKA_BOOTSTRAP_SERVERS)

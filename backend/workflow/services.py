@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from config.logs import correlation_id_set
+from config.metrics import WORKFLOWS
 from events import (
     WorkflowCompensated,
     WorkflowCompensationFailed,
@@ -85,6 +87,7 @@ def _complete(run: SagaRun, lead: Lead) -> bool:
         status=SagaRun.Status.COMPLETED, finished_at=timezone.now()
     )
     if won:
+        transaction.on_commit(WORKFLOWS.labels("completed").inc)
         _emit(
             run,
             WorkflowCompleted(
@@ -110,6 +113,7 @@ def _run_step(
     else:
         existing = SagaStep.objects.filter(run=run, name=step).first()
         lead = Lead.objects.get(submission_id=submission_id)
+    correlation_id_set(run.submission.correlation_id)  # also when the task came without it (an older sender)
     last = step == STEP_NAMES[-1]
     if existing is not None:
         if last and run.status == SagaRun.Status.RUNNING:  # a run that stopped between its step and its end
@@ -212,6 +216,7 @@ def saga_fail(*, submission_id: str, step: str, reason: str) -> dict:
 def _undo_step(submission_id: str, step: str, action: Callable[[SagaRun, Lead], None]) -> dict:
     """Undo a step once; the undo of a step that never finished still runs (for remote steps)."""
     run = SagaRun.objects.select_related("submission").get(submission_id=submission_id)
+    correlation_id_set(run.submission.correlation_id)  # an operator's retry sends undos without it
     record = SagaStep.objects.filter(run=run, name=step).first()
     if record is not None and record.status in (SagaStep.Status.COMPENSATED, SagaStep.Status.UNDO_FAILED):
         return {"step": step, "skipped": True, "status": record.status}
@@ -270,6 +275,8 @@ def saga_finish_compensation(*, submission_id: str) -> dict:
     won = SagaRun.objects.filter(pk=run.pk, status=SagaRun.Status.COMPENSATING).update(
         status=final, finished_at=timezone.now()
     )
+    if won:
+        transaction.on_commit(WORKFLOWS.labels(final.lower()).inc)
     if won and failed:
         logger.error("saga %s: compensation failed for good: %s", submission_id, failed)
         _emit(

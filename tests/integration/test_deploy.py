@@ -3,6 +3,7 @@
 import base64
 import json
 import os
+import re
 import socket
 import stat
 import subprocess
@@ -295,3 +296,104 @@ def test_the_benchmark_smoke_run_prints_its_table_and_writes_figures_and_a_chart
     assert phases["burst 10000"]["cpu_ms_per_submission"]["total"] > 0
     assert (tmp / "bench-out" / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not Path(env["BENCH_DATA_DIR"]).exists()  # the benchmark's data goes with it
+
+
+def test_help_explains_scale_and_the_log_options():
+    result = subprocess.run(["./deploy.sh", "help"], cwd=REPO, capture_output=True, text=True, timeout=30)
+    assert "\n  scale SERVICE N" in result.stdout
+    for option in ("--follow", "--correlation ID", "--grep TEXT", "--no-follow"):
+        assert option in result.stdout, option
+    assert "Node.js 20.19+" in result.stdout and "apt-get install nodejs" not in result.stdout
+
+
+def test_a_too_old_node_stops_start_with_the_version_it_needs_before_anything_starts(deploy_env, tmp_path):
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "node").write_text("#!/bin/sh\necho v18.19.0\n")  # Debian 12's nodejs
+    (fake / "node").chmod(0o755)
+    result = deploy({**deploy_env, "PATH": f"{fake}:{deploy_env['PATH']}"}, "start", timeout=60)
+    assert result.returncode != 0
+    assert "Node.js 20.19+ with npm is required (node: v18.19.0" in result.stderr
+    assert "NodeSource" in result.stderr and "nvm" in result.stderr
+    assert "apt-get install nodejs" not in result.stderr  # that is the Node.js 18 this refuses
+    assert "==> starting" not in result.stdout
+    assert not (Path(deploy_env["RUN_DIR"]) / "supervisord.pid").exists()
+
+
+def status_rows(env) -> dict[str, str]:
+    """`status`'s table: service -> "PROCESS HEALTH" (one space between them)."""
+    table = deploy(env, "status").stdout.split("\n\n")[0].splitlines()[1:]
+    return {line.split()[0]: " ".join(line.split()[1:]) for line in table}
+
+
+def bridge_members(env) -> set[str]:
+    """The static member ids in the bridge's consumer group, from Kafka's own tool."""
+    result = deploy(env, "kafka", "consumer-groups", "--describe", "--group", "bridge", "--members", timeout=60)
+    lines = [line.split() for line in result.stdout.splitlines() if line.strip()]
+    header = next(cells for cells in lines if "GROUP-INSTANCE-ID" in cells)
+    column = header.index("GROUP-INSTANCE-ID")
+    return {cells[column] for cells in lines if cells is not header and cells[0] == "bridge"}
+
+
+def first_time_stamp(line: str) -> str:
+    match = re.search(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)?", line)
+    return match.group(0).replace("T", " ").replace(",", ".") if match else ""
+
+
+def test_scale_runs_worker_and_bridge_processes_that_work_and_logs_follow_a_submission(deploy_env):
+    # A pid file left by a reboot, whose pid is now a live process of another kind: start must not
+    # take it for the stack's supervisord.
+    run_dir = Path(deploy_env["RUN_DIR"])
+    run_dir.mkdir(parents=True)
+    (run_dir / "supervisord.pid").write_text(f"{os.getpid()}\n")
+    env = {**deploy_env, "KAFKA_SESSION_TIMEOUT_MS": "10000"}  # a stopped static member's partitions move sooner
+    started = deploy(env, "start")
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert "already running" not in started.stdout and "stale" in started.stdout
+    assert status_rows(env)["mailer"] == "RUNNING ok (1 worker(s))"
+
+    for service in ("mailer", "workflow-agent", "bridge"):
+        scaled = deploy(env, "scale", service, "2")
+        assert scaled.returncode == 0, scaled.stdout + scaled.stderr
+        assert f"==> {service}: 2 process(es) running" in scaled.stdout
+    rows = status_rows(env)
+    assert rows["mailer"] == "RUNNING(2) ok (2 worker(s))"  # two Celery nodes, mailer-0@ and mailer-1@
+    assert rows["workflow-agent"] == "RUNNING(2) ok (2 worker(s))"
+    assert rows["bridge"].startswith("RUNNING(2) ok")
+    # Two static members of the group, each with its own id (one id would fence the other out).
+    assert wait_until(lambda: len(bridge_members(env)) == 2, timeout=60, what="two bridges in the group")
+
+    api = f"http://127.0.0.1:{env['API_PORT']}"
+    created = submit_to(api, "scaled@example.org")
+    assert wait_until(lambda: completed(created), timeout=60, what="the submission to complete")
+
+    restarted = deploy(env, "restart-service", "workflow-agent")
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    assert "restarting workflow-agent (2 processes)" in restarted.stdout
+    mailer_logs = deploy(env, "logs", "mailer", "--no-follow")
+    assert mailer_logs.returncode == 0
+    assert "mailer-0.log <==" in mailer_logs.stdout and "mailer-1.log <==" in mailer_logs.stdout
+
+    # Every line that carries the submission's correlation id, from every process, in time order.
+    correlation_id = state_of(created)["correlation_id"]
+    found = deploy(env, "logs", "--correlation", correlation_id)
+    assert found.returncode == 0, found.stderr
+    lines = found.stdout.splitlines()
+    in_files = sum(
+        correlation_id in line for log in run_dir.glob("logs/*.log") for line in log.read_text().splitlines()
+    )
+    assert len(lines) == in_files >= 1
+    assert all(correlation_id in line for line in lines)
+    assert "api" in {line.split(" | ", 1)[0] for line in lines}  # its access line names the submission
+    stamps = [stamp for stamp in map(first_time_stamp, lines) if stamp]
+    assert stamps == sorted(stamps)
+    missing = deploy(env, "logs", "--grep", "no-such-text-in-any-log")
+    assert missing.returncode == 1 and missing.stdout == ""
+
+    for service in ("mailer", "workflow-agent", "bridge"):
+        assert deploy(env, "scale", service, "1").returncode == 0
+    rows = status_rows(env)
+    assert rows["mailer"] == "RUNNING ok (1 worker(s))" and rows["workflow-agent"] == "RUNNING ok (1 worker(s))"
+    assert rows["bridge"].startswith("RUNNING ok")
+    after = submit_to(api, "scaled-down@example.org")
+    assert wait_until(lambda: completed(after), timeout=90, what="a submission to complete after scaling down")

@@ -23,6 +23,72 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # A submission's access token: intake.access checks it in the views, so no authentication class
+    # declares it; the detail names it as its security (the stream also takes it as a query parameter).
+    "APPEND_COMPONENTS": {
+        "securitySchemes": {
+            "submissionToken": {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "The `access_token` of the submission's 201 answer; it opens that submission only.",
+            },
+            "submissionTokenQuery": {"type": "apiKey", "in": "query", "name": "access_token"},
+        }
+    },
+    # The live stream is another process (uvicorn, config.urls_stream) on STREAM_PORT, so no view of this
+    # one can describe it: it is appended as a path whose operation's `servers` names where it is served.
+    "APPEND_PATHS": {
+        "/api/submissions/{submission_id}/events": {
+            "get": {
+                "operationId": "submissions_events",
+                "servers": [
+                    {
+                        "url": env.str("STREAM_PUBLIC_URL", default="http://localhost:5001"),
+                        "description": "The live-progress stream (STREAM_PUBLIC_URL)",
+                    }
+                ],
+                "summary": "One submission's progress, live (server-sent events)",
+                "description": "The state first, then each changed state, as `event: state` messages whose "
+                "`data` is the JSON of `SubmissionOutput`, with a `: keep-alive` comment after 15 s of "
+                "silence. It ends at a final status or after 5 minutes (EventSource reconnects). A browser's "
+                "EventSource cannot send headers: pass the token as `?access_token=`.",
+                "tags": ["submissions"],
+                "parameters": [
+                    {
+                        "in": "path",
+                        "name": "submission_id",
+                        "required": True,
+                        "schema": {"type": "string", "format": "uuid"},
+                    }
+                ],
+                "security": [{"submissionTokenQuery": []}, {"submissionToken": []}, {"cookieAuth": []}],
+                "responses": {
+                    "200": {
+                        "description": "A stream of server-sent events.",
+                        "content": {"text/event-stream": {"schema": {"type": "string"}}},
+                    },
+                    **{
+                        str(code): {
+                            "description": description,
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                            **(
+                                {"headers": {"Retry-After": {"schema": {"type": "integer"}}}}
+                                if code in (429, 503)
+                                else {}
+                            ),
+                        }
+                        for code, description in (
+                            (401, "No access token (and not logged in as staff)."),
+                            (403, "An access token that does not open it, or expired."),
+                            (404, "No submission has this id."),
+                            (429, "STREAM_MAX_PER_CLIENT streams are open from this client address."),
+                            (503, "This process follows STREAM_MAX_VIEWERS viewers: poll the detail instead."),
+                        )
+                    },
+                },
+            },
+        }
+    },
 }
 
 CORS_ORIGINS = env.list("CORS_ORIGINS", default=["http://localhost:3000", "http://127.0.0.1:3000"])

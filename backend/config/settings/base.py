@@ -1,6 +1,8 @@
 """Django settings shared by every process; integrations live in their own modules below."""
 
 from config.env import REPO_DIR, env, env_required
+from config.logs import logging_config
+from config.settings.observability import LOG_FORMAT, LOG_LEVEL
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
 # Local mode generates a key into .env (deploy.sh); there is no built-in production key.
@@ -23,15 +25,20 @@ INSTALLED_APPS = [
     "templated_mail",
     "health_check",
     "axes",
+    "django_prometheus",
     "outbox",
     "intake",
     "mailer",
     "workflow",
     "crm",
+    "console",
 ]
 
 MIDDLEWARE = [
+    # First and (all but) last, as django-prometheus asks: every request is counted and timed.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "config.middleware.BodySizeLimitMiddleware",
+    "config.logs.CorrelationIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -41,6 +48,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, as django-axes asks: it answers a locked-out admin login with 429.
     "axes.middleware.AxesMiddleware",
 ]
@@ -111,19 +119,15 @@ STORAGES = {
 # Serve admin, DRF and Swagger assets straight from the installed apps: no collectstatic needed.
 WHITENOISE_USE_FINDERS = True
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-}
+# JSON lines, each with the correlation id of the submission it is about (config/logs.py); LOG_FORMAT=plain: text.
+LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
 
 from config.settings.api import *  # noqa: E402,F403
 from config.settings.celery import *  # noqa: E402,F403
 from config.settings.crm import *  # noqa: E402,F403
 from config.settings.email import *  # noqa: E402,F403
 from config.settings.kafka import *  # noqa: E402,F403
+from config.settings.observability import *  # noqa: E402,F403
 from config.settings.privacy import *  # noqa: E402,F403
 from config.settings.security import *  # noqa: E402,F403
 

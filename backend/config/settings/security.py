@@ -20,8 +20,8 @@ TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
 
 # --- HTTPS (all on in production; a local stack serves plain HTTP on loopback) ---
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=PRODUCTION)
-# Health checks come over plain HTTP from inside the host or container: never redirected.
-SECURE_REDIRECT_EXEMPT = [r"^health$", r"^crm/health$"]
+# Health checks and Prometheus's scrapes come over plain HTTP from inside the host or container: never redirected.
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^crm/health$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31_536_000 if PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=PRODUCTION)

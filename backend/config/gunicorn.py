@@ -1,0 +1,98 @@
+"""gunicorn's settings for the API: `gunicorn -c backend/config/gunicorn.py … config.wsgi`.
+
+Metrics: the API runs several worker processes, each counting its own requests. prometheus_client's
+multiprocess mode has every worker write its numbers to files in PROMETHEUS_MULTIPROC_DIR (default:
+RUN_DIR/metrics-api, else a new temporary directory), and /metrics (django-prometheus) adds them up.
+The variable is set here, in the master, before anything imports prometheus_client, so the workers
+inherit it; the directory is emptied when the master starts (numbers of an earlier run must not
+count), and a worker that exits is marked dead (a live gauge of it leaves the sum; its counters stay).
+
+Logs: with LOG_FORMAT=json (the default) gunicorn's own lines and its access log are JSON too, an
+access line carrying the correlation id of the submission the request created or read.
+"""
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+BACKEND_DIR = Path(__file__).resolve().parent.parent
+if str(BACKEND_DIR) not in sys.path:
+    sys.path.insert(0, str(BACKEND_DIR))
+
+
+def _metrics_dir() -> str:
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return os.environ["PROMETHEUS_MULTIPROC_DIR"]
+    if os.environ.get("RUN_DIR"):
+        return os.path.join(os.environ["RUN_DIR"], "metrics-api")
+    return tempfile.mkdtemp(prefix="api-metrics-")
+
+
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = _metrics_dir()
+os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
+
+from gunicorn import glogging  # noqa: E402
+from prometheus_client import multiprocess  # noqa: E402
+
+from config.logs import CorrelationIdFilter, JsonFormatter  # noqa: E402
+from config.settings.observability import LOG_FORMAT  # noqa: E402
+
+
+def on_starting(server) -> None:
+    """The master starts: forget the numbers of earlier runs (not on a reload: its workers live on)."""
+    directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    for stale in directory.glob("*.db"):
+        stale.unlink(missing_ok=True)
+
+
+def child_exit(server, worker) -> None:
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def when_ready(server) -> None:
+    """METRICS_PORT_API (Compose: 9100): the workers' summed metrics also on a port of their own,
+    served by the master, for a scraper that reaches the API by address, not by an allowed host name
+    (Django answers such a Host header with 400). 0 (local default): /metrics on the API's port only."""
+    port = int(os.environ.get("METRICS_PORT_API") or 0)
+    if port:
+        from prometheus_client import CollectorRegistry, start_http_server
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        start_http_server(port, addr=os.environ.get("BIND_HOST", "127.0.0.1"), registry=registry)
+
+
+class JsonLogger(glogging.Logger):
+    """gunicorn's logs as JSON lines; an access line has the request's fields (never its query string,
+    which may hold an access token) and the correlation id the view set."""
+
+    def setup(self, cfg) -> None:
+        super().setup(cfg)
+        for log in (self.error_log, self.access_log):
+            for handler in log.handlers:
+                handler.setFormatter(JsonFormatter())
+                handler.addFilter(CorrelationIdFilter())
+
+    def access(self, resp, req, environ, request_time) -> None:
+        if not self.access_log_enabled:
+            return
+        try:
+            status = resp.status.split(None, 1)[0] if isinstance(resp.status, str) else resp.status
+            method, path = environ.get("REQUEST_METHOD"), environ.get("PATH_INFO")
+            fields = {
+                "remote_addr": environ.get("REMOTE_ADDR"),
+                "method": method,
+                "path": path,
+                "status": int(status),
+                "bytes": getattr(resp, "sent", None),
+                "duration_ms": round(request_time.total_seconds() * 1000, 2),
+                "user_agent": environ.get("HTTP_USER_AGENT"),
+            }
+            self.access_log.info("%s %s %s", method, path, status, extra=fields)
+        except Exception:  # as gunicorn's own: a log line never fails a request
+            self.exception("access log line not written")
+
+
+if LOG_FORMAT == "json":
+    logger_class = JsonLogger

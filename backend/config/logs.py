@@ -1,0 +1,115 @@
+"""Log lines that operators can follow: JSON (python-json-logger) with the submission's correlation id.
+
+Every process sets the correlation id of the submission it is working on in a context variable (the
+API per request, the relay per event, Celery tasks from their `correlationid` header, the
+reconciler per action); `CorrelationIdFilter` copies it onto each record, so that every line written
+meanwhile carries it as `correlation_id`. `jq 'select(.correlation_id == "…")'` over the logs of all
+processes follows one submission. LOG_FORMAT=plain gives text lines (the same id at their end).
+
+The bridge keeps its own copy of the filter (bridge/consumer.py): it imports no backend code but the
+events.
+"""
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from uuid import UUID
+
+from django.core.exceptions import ImproperlyConfigured
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
+
+# The attribute of a log record and the field of a JSON line.
+FIELD = "correlation_id"
+LOG_FORMATS = ("json", "plain")
+
+CORRELATION_ID: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+
+
+def correlation_id_set(value: str | UUID | None) -> None:
+    """The correlation id of what this thread (or task) works on from now on."""
+    CORRELATION_ID.set(str(value) if value else None)
+
+
+@contextmanager
+def correlation_id_bound(value: str | UUID | None) -> Iterator[None]:
+    """The correlation id of the lines written inside the block; the previous one after it."""
+    token = CORRELATION_ID.set(str(value) if value else None)
+    try:
+        yield
+    finally:
+        CORRELATION_ID.reset(token)
+
+
+class CorrelationIdFilter(logging.Filter):
+    """Copies the current correlation id onto each record (a record given one with `extra` keeps it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if getattr(record, FIELD, None) is None:
+            value = CORRELATION_ID.get()
+            if value is not None:
+                setattr(record, FIELD, value)
+        return True
+
+
+class JsonFormatter(_JsonFormatter):
+    """One JSON object per line: time, level, logger, message, correlation_id (when there is one),
+    exc_info (with a traceback), and whatever a call passed in `extra`."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("fmt", "%(levelname)s %(name)s %(message)s")
+        kwargs.setdefault("rename_fields", {"levelname": "level", "name": "logger"})
+        kwargs.setdefault("timestamp", "time")
+        # uvicorn repeats each message with terminal colours: not for a log file.
+        kwargs.setdefault("reserved_attrs", [*RESERVED_ATTRS, "color_message"])
+        super().__init__(**kwargs)
+
+
+class PlainFormatter(logging.Formatter):
+    """Text lines for developers (LOG_FORMAT=plain), the correlation id at the end of the first line."""
+
+    def __init__(self, fmt: str = "%(asctime)s %(levelname)s %(name)s %(message)s", **kwargs):
+        super().__init__(fmt, **kwargs)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:  # noqa: N802 (logging's name)
+        line = super().formatMessage(record)
+        value = getattr(record, FIELD, None)
+        return f"{line} [{FIELD}={value}]" if value else line
+
+
+def logging_config(*, log_format: str, level: str) -> dict:
+    """The LOGGING dict of every Django process (and, for its own loggers, of gunicorn's master)."""
+    if log_format not in LOG_FORMATS:
+        raise ImproperlyConfigured(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {"correlation": {"()": "config.logs.CorrelationIdFilter"}},
+        "formatters": {
+            "json": {"()": "config.logs.JsonFormatter"},
+            "plain": {"()": "config.logs.PlainFormatter"},
+        },
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "formatter": log_format, "filters": ["correlation"]},
+        },
+        "root": {"handlers": ["console"], "level": level},
+        # uvicorn (the stream) configures its own loggers before it loads Django: these lines replace
+        # its text handlers with this one.
+        "loggers": {
+            name: {"handlers": ["console"], "level": "INFO", "propagate": False}
+            for name in ("uvicorn", "uvicorn.access")
+        },
+    }
+
+
+class CorrelationIdMiddleware:
+    """Each request starts without a correlation id (a gunicorn thread serves one request after another);
+    the view that creates or reads a submission sets it, and it stays set for the request's access-log line."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        CORRELATION_ID.set(None)
+        return self.get_response(request)
