@@ -647,6 +647,10 @@ print_urls() {
   API, through it   $PUBLIC_URL/api/submissions/  (docs: /api/docs/, admin: /admin/)
   Flower            http://127.0.0.1:$FLOWER_PORT  (user and password: FLOWER_BASIC_AUTH in ${ENV_FILE:-.env})
   SMTP catcher UI   http://127.0.0.1:$MAILDEV_WEB_PORT  (MAILDEV_WEB_USER / MAILDEV_WEB_PASS)
+  Kafka UI          http://127.0.0.1:$KAFKA_UI_PORT  (read-only; KAFKA_UI_USER / KAFKA_UI_PASSWORD)
+  Grafana           http://127.0.0.1:$GRAFANA_PORT  (dashboard "Intake pipeline"; GRAFANA_ADMIN_USER / GRAFANA_ADMIN_PASSWORD)
+  Prometheus        http://127.0.0.1:$PROMETHEUS_PORT
+  Event console     ${PUBLIC_URL:-http://localhost:$FRONTEND_PORT}/admin/console/  (staff)
   Kafka, Redis, PostgreSQL, the CRM: inside the Compose network only (./deploy.sh kafka TOOL ...)
 EOT
     return
@@ -658,6 +662,8 @@ EOT
   API docs          http://localhost:$API_PORT/api/docs/  (schema: /api/schema/)
   Live progress     $STREAM_PUBLIC_URL/api/submissions/<id>/events  (server-sent events)
   Admin             http://localhost:$API_PORT/admin/  (create a user: .venv/bin/python manage.py createsuperuser)
+  Event console     http://localhost:$API_PORT/admin/console/  (staff: Kafka topics, lag, records, dead letters)
+  Metrics           http://localhost:$API_PORT/metrics; relay, bridge, workers, reconciler on 127.0.0.1:$METRICS_PORT_RELAY-$METRICS_PORT_RECONCILER
   Flower            http://localhost:$FLOWER_PORT  (user and password: FLOWER_BASIC_AUTH in ${ENV_FILE:-.env})
   SMTP catcher UI   http://localhost:$MAILDEV_WEB_PORT  (MAILDEV_WEB_USER / MAILDEV_WEB_PASS; SMTP on port $SMTP_PORT)
   Mock CRM          http://localhost:$CRM_PORT/crm/api/leads/  (Authorization: Bearer \$CRM_API_TOKEN)

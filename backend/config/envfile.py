@@ -61,6 +61,11 @@ DEFAULTS: dict[str, str] = {
     # Security and personal data
     "PRODUCTION": "false",
     "PUBLIC_BIND_ADDRESS": "127.0.0.1",
+    # Compose's operator pages, on the host's loopback
+    "KAFKA_UI_PORT": "8080",
+    "PROMETHEUS_PORT": "9090",
+    "PROMETHEUS_RETENTION": "15d",
+    "GRAFANA_PORT": "3001",
     "TRUSTED_PROXIES": "0",
     "CSRF_TRUSTED_ORIGINS": "",
     "ADMIN_LOGIN_FAILURE_LIMIT": "5",
