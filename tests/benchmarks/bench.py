@@ -100,6 +100,11 @@ class Run:
 # --- the stack's processes ---------------------------------------------------------------------------
 
 
+# The mailer's one process in the benchmark's stack (supervisord names a scalable service's processes
+# mailer-0, mailer-1, ...; ./deploy.sh scale).
+MAILER_PROCESS = "app:mailer-0"
+
+
 def ctl(*args: str, check: bool = True) -> str:
     """supervisorctl of the running stack (deploy/supervisord.conf with this environment's RUN_DIR)."""
     supervisorctl = sys.executable.replace("python", "supervisorctl")
@@ -504,7 +509,7 @@ class Bench:
     def viewers_phase(self) -> dict:
         """N live viewers on N submissions held in flight (mailer stopped) while 100/s are posted."""
         n = int(self.size(1000, 20))
-        ctl("stop", "app:mailer")
+        ctl("stop", MAILER_PROCESS)
         try:
             held = asyncio.run(post_load(self.run, "viewers: held", self.submit, rate=200, count=n))
             ids = [r["id"] for r in held if r["status"] == 201]
@@ -520,14 +525,14 @@ class Bench:
                 results = await post_load(
                     self.run, "100/s with viewers", self.submit, rate=100, count=int(self.size(2000, 20))
                 )
-                await asyncio.to_thread(ctl, "start", "app:mailer")
+                await asyncio.to_thread(ctl, "start", MAILER_PROCESS)
                 released = time.time()
                 opened = await asyncio.wait_for(watching, 600)
                 return results, opened, finals, released
 
             results, opened, finals, released = asyncio.run(scenario())
         finally:
-            ctl("start", "app:mailer", check=False)  # started already unless the scenario failed
+            ctl("start", MAILER_PROCESS, check=False)  # started already unless the scenario failed
         wait_drained(self.size(900, 120), "viewers")
         figures = {
             "viewers": n,
