@@ -7,7 +7,6 @@ writes its own X-Forwarded-For therefore changes nothing. DRF's throttle compute
 from NUM_PROXIES, which is set from the same variable.
 """
 
-from django.conf import settings
 from rest_framework.throttling import BaseThrottle
 
 
@@ -15,7 +14,3 @@ def client_address(request) -> str:
     """The address a request came from (works on Django's WSGI and ASGI requests alike)."""
     # DRF's own computation, configured by REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXIES.
     return BaseThrottle().get_ident(request)
-
-
-def trusted_proxies() -> int:
-    return settings.TRUSTED_PROXIES

@@ -1,15 +1,12 @@
 """The console's writes: dead letters sent back to the topic they came from."""
 
 import dataclasses
-import importlib.util
 import logging
-import sys
 from dataclasses import dataclass
 
 from confluent_kafka import KafkaException, Producer
 from django.conf import settings
 
-from config.env import REPO_DIR
 from console import kafka
 from console.formatting import DLQ_HEADER_PREFIX, DLQ_REPLAYED_FROM, DLQ_SOURCE_TOPIC
 from console.kafka import ConsoleError
@@ -75,24 +72,16 @@ def dead_letter_replay(*, partition: int, offset: int) -> Replayed:
     return Replayed(source, message.partition(), message.offset())
 
 
-def _bridge_replay():
-    """bridge.replay's replay and the bridge's configuration. The API runs from backend/ (gunicorn
-    --chdir backend), where the bridge package, at the repository's root, is not on the path."""
-    if importlib.util.find_spec("bridge") is None:
-        sys.path.append(str(REPO_DIR))
-    from bridge.config import BridgeConfig
-    from bridge.replay import replay_dead_letters
-
-    return BridgeConfig, replay_dead_letters
-
-
 def dead_letters_replay_all() -> int:
     """Replay every dead letter parked since the last replay, with the bridge's own replay
     (`python -m bridge replay-dlq`, the same consumer group); returns how many were replayed."""
     kafka.topic_names()  # Kafka down fails here in seconds (the bridge's replay waits 10 s per request)
-    bridge_config, replay_dead_letters = _bridge_replay()
+    # The bridge's package is on the API's path through its gunicorn settings (config/gunicorn.py).
+    from bridge.config import BridgeConfig
+    from bridge.replay import replay_dead_letters
+
     config = dataclasses.replace(
-        bridge_config.from_env(), bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS, topic=settings.KAFKA_TOPIC
+        BridgeConfig.from_env(), bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS, topic=settings.KAFKA_TOPIC
     )
     try:
         return replay_dead_letters(config, timeout=REPLAY_ALL_SECONDS)

@@ -78,6 +78,10 @@ class SubmissionInputSerializer(serializers.Serializer):
             raise serializers.ValidationError("Demo controls are disabled on this server.")
         return value
 
+    def validate(self, attrs: dict) -> dict:
+        attrs.pop("website", None)  # the empty honeypot is no part of the submission
+        return attrs
+
 
 class SubmissionCreatedSerializer(serializers.Serializer):
     id = serializers.UUIDField()
@@ -250,8 +254,7 @@ class SubmissionListCreateApi(APIView):
     def post(self, request):
         serializer = SubmissionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        fields = {key: value for key, value in serializer.validated_data.items() if key != "website"}
-        submission = submission_create(**fields)
+        submission = submission_create(**serializer.validated_data)
         SUBMISSIONS.labels("accepted", "").inc()
         correlation_id_set(submission.correlation_id)  # for this request's access-log line
         status_url = request.build_absolute_uri(reverse("submission-detail", args=[submission.id]))

@@ -33,8 +33,7 @@ class SubmissionBaselineApi(APIView):
             raise Http404
         serializer = SubmissionInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
-        fields = {key: value for key, value in serializer.validated_data.items() if key != "website"}
-        submission = Submission.objects.create(**fields)
+        submission = Submission.objects.create(**serializer.validated_data)
         try:
             confirmation_build(submission=submission).send(to=[submission.email])
             lead_id = crm_lead_create(

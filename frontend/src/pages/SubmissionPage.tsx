@@ -138,6 +138,16 @@ function useAnnouncement(steps: ProgressStep[] | null, summary: string | null, f
   return message;
 }
 
+function NewMessageLink() {
+  return (
+    <p>
+      <Link to="/demo" className="button button--primary">
+        Send a new message
+      </Link>
+    </p>
+  );
+}
+
 function NotFound({ id }: { id: string }) {
   return (
     <section className="card narrow">
@@ -146,11 +156,7 @@ function NotFound({ id }: { id: string }) {
         There is no submission with the reference <code className="reference">{id}</code>. Check the link, or send
         a new message.
       </p>
-      <p>
-        <Link to="/demo" className="button button--primary">
-          Send a new message
-        </Link>
-      </p>
+      <NewMessageLink />
     </section>
   );
 }
@@ -167,11 +173,7 @@ function NoAccess({ id, status }: { id: string; status: 401 | 403 }) {
       <p className="muted">
         Reference <code className="reference">{id}</code>
       </p>
-      <p>
-        <Link to="/demo" className="button button--primary">
-          Send a new message
-        </Link>
-      </p>
+      <NewMessageLink />
     </section>
   );
 }

@@ -4,13 +4,11 @@ the access token (findings 2, 3, 6 and 7)."""
 from datetime import timedelta
 
 import pytest
-from django.core.cache import caches
 from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from intake.models import Submission
-from intake.throttling import SubmissionRateThrottle
 from outbox.models import OutboxEvent
 
 pytestmark = pytest.mark.django_db
@@ -21,14 +19,6 @@ BODY = {"name": "Ada", "email": "ada@example.org", "message": "Hi"}
 def post(client=None, forwarded_for=None, **changes):
     headers = {"HTTP_X_FORWARDED_FOR": forwarded_for} if forwarded_for else {}
     return (client or APIClient()).post("/api/submissions/", {**BODY, **changes}, format="json", **headers)
-
-
-@pytest.fixture
-def two_per_minute(monkeypatch):
-    monkeypatch.setattr(SubmissionRateThrottle, "THROTTLE_RATES", {"submissions": "2/minute"})
-    caches["throttle"].clear()
-    yield
-    caches["throttle"].clear()
 
 
 def proxies(settings, count):

@@ -1,5 +1,4 @@
 import pytest
-from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from rest_framework.test import APIClient
 
@@ -8,14 +7,6 @@ from intake.throttling import SubmissionRateThrottle
 pytestmark = pytest.mark.django_db
 
 BODY = {"name": "Ada", "email": "ada@example.org", "message": "Hi"}
-
-
-@pytest.fixture
-def two_per_minute(monkeypatch):
-    monkeypatch.setattr(SubmissionRateThrottle, "THROTTLE_RATES", {"submissions": "2/minute"})
-    caches["throttle"].clear()
-    yield
-    caches["throttle"].clear()
 
 
 @pytest.mark.usefixtures("two_per_minute")
