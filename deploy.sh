@@ -4,7 +4,9 @@
 # Where a Docker engine answers, it drives Docker Compose; where none does, it runs every service as
 # a local process under supervisord (DEPLOY_MODE=local|compose forces one). Settings come from .env
 # (created from .env.example on first use); variables already set in the environment win.
-set -euo pipefail
+#
+# -E: the ERR trap below also fires inside functions, so no step can end the script without a word.
+set -Eeuo pipefail
 
 REPO_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$REPO_DIR"
@@ -21,8 +23,24 @@ SCALABLE=(mailer workflow-agent bridge)  # ./deploy.sh scale: several processes 
 HEALTH_TIMEOUT="${HEALTH_TIMEOUT:-90}"
 MIN_PYTHON=3.11
 
-step() { printf '==> %s\n' "$*"; }
+LAST_STEP=""
+step() { LAST_STEP="$*"; printf '==> %s\n' "$*"; }
 fail() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# The ERR trap: a command that set -e would end the script on is named, with its line, its function
+# and the step it was part of. In a subshell ($(...)) it stays quiet and exits with the same status:
+# the line of the parent that ran the subshell is the one reported.
+on_error() {  # on_error STATUS LINE COMMAND
+  local status="$1" line="$2" command="$3" where
+  [[ "$BASHPID" == "$$" ]] || exit "$status"
+  # A function's own `return N` is a verdict it has explained (tests failed, not running), not a crash.
+  [[ "$command" != return* ]] || exit "$status"
+  where="${FUNCNAME[*]:1:${#FUNCNAME[@]}-2}"  # the functions it ran in, without on_error and the script's own "main"
+  printf 'error: "%s" failed at deploy.sh line %s%s: this command exited with status %s:\n  %s\n' \
+    "${LAST_STEP:-./deploy.sh ${COMMAND:-}}" "$line" "${where:+ (in ${where// / < })}" "$status" "$command" >&2
+  exit "$status"
+}
+trap 'on_error "$?" "$LINENO" "$BASH_COMMAND"' ERR
 
 quiet() {  # quiet WHAT CMD...: run CMD with its output kept aside; on failure show it and stop
   local what="$1" out
@@ -219,7 +237,9 @@ KAFKA_RUNNER="$REPO_DIR/deploy/kafka/broker.py"
 
 java_ok() { python3 "$KAFKA_RUNNER" java >/dev/null 2>&1; }  # a Java 17+ runtime (PATH or JAVA_HOME)
 
-count_jars() { find "$1" -name '*.jar' 2>/dev/null | wc -l; }
+# 0 for a folder that does not exist yet (a first run has no ~/.m2), and no failure when Maven
+# moves a file while find walks the tree.
+count_jars() { { find "$1" -name '*.jar' 2>/dev/null || true; } | wc -l; }
 
 ensure_kafka() {  # Apache Kafka's jars from Maven Central (deploy/kafka/pom.xml), once per pom
   ensure_apt openjdk-17-jre-headless maven
@@ -673,16 +693,27 @@ EOT
 
 # --- tests ---------------------------------------------------------------------------------------
 
+shell_scripts() {  # the repository's shell scripts: *.sh and files whose first line names sh or bash
+  local file first
+  while IFS= read -r file; do
+    [[ -f "$file" ]] || continue
+    IFS= read -r first <"$file" || true
+    if [[ "$file" == *.sh || "$first" =~ ^\#!.*[/\ ](ba)?sh$ ]]; then echo "$file"; fi
+  done < <(git ls-files --cached --others --exclude-standard)
+}
+
 run_tests() {
   check_tools
-  ensure_apt redis-server chromium
+  ensure_apt redis-server chromium shellcheck
   ensure_kafka
   ensure_python test
   ensure_npm "$REPO_DIR/deploy/smtp"
   build_frontend
-  local code=0
-  step "lint (ruff check, ruff format --check)"
+  local code=0 scripts=()
+  step "lint (ruff check, ruff format --check, shellcheck)"
   { "$VENV_BIN/ruff" check --quiet . && "$VENV_BIN/ruff" format --check --quiet .; } || code=1
+  mapfile -t scripts < <(shell_scripts)
+  shellcheck "${scripts[@]}" || code=1
   if [[ -f frontend/package.json ]]; then
     step "frontend component tests (vitest)"
     (cd frontend && npm test --silent) || code=1
@@ -708,16 +739,19 @@ run_chaos() {  # run_chaos [N] [CASE...]: the fault suite at N submissions per c
   ensure_python test
   ensure_npm "$REPO_DIR/deploy/smtp"
   step "fault suite: $count submissions at 30/s per case (its own servers on free ports)"
-  "$VENV_BIN/python" -m tests.faults --count "$count" "$@"
+  "$VENV_BIN/python" -m tests.faults --count "$count" "$@" || return $?  # it prints its own verdict
 }
 
-start_bench_postgres() {  # start_bench_postgres DIR PORT: a throwaway PostgreSQL cluster for the benchmark
-  local dir="$1" port="$2" bin as=()
+start_bench_postgres() {  # start_bench_postgres PORT: a throwaway PostgreSQL cluster for the benchmark
+  local port="$1" dir bin as=()
   ensure_apt postgresql
-  bin="$(find /usr/lib/postgresql -maxdepth 2 -name bin -type d | sort -V | tail -n 1)"
+  bin="$({ find /usr/lib/postgresql -maxdepth 2 -name bin -type d 2>/dev/null || true; } | sort -V | tail -n 1)"
   [[ -x "$bin/initdb" ]] || fail "PostgreSQL's initdb not found under /usr/lib/postgresql"
-  mkdir -p "$dir"
-  if [[ "$(id -u)" == 0 ]]; then chown postgres "$dir"; as=(runuser -u postgres --); fi  # initdb refuses root
+  # In the system's temporary folder: the server runs as the postgres user when we are root (initdb
+  # refuses root), and that user cannot reach a clone under a home such as /root (mode 700).
+  dir="$(mktemp -d "${TMPDIR:-/tmp}/intake-bench-pg.XXXXXX")"
+  step "a throwaway PostgreSQL for the benchmark in $dir"
+  if [[ "$(id -u)" == 0 ]]; then chown postgres "$dir"; as=(runuser -u postgres --); fi
   quiet "initdb" "${as[@]}" "$bin/initdb" -D "$dir" -A trust -U postgres
   # synchronous_commit=off: the durability of SQLite's synchronous=NORMAL (a power loss can lose the
   # last commits, a crash of a process cannot), so the two are compared on equal terms.
@@ -725,6 +759,7 @@ start_bench_postgres() {  # start_bench_postgres DIR PORT: a throwaway PostgreSQ
     -o "-p $port -k /tmp -c listen_addresses=127.0.0.1 -c max_connections=300 -c shared_buffers=256MB -c synchronous_commit=off" start
   quiet "createdb" "${as[@]}" "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres intake
   BENCH_PG_STOP=("${as[@]}" "$bin/pg_ctl" -D "$dir" -m fast stop)
+  BENCH_PG_DIR="$dir"
   BENCH_EXTRA_PIDS="postgresql=$(head -n 1 "$dir/postmaster.pid")"  # its CPU and memory count too
   export BENCH_EXTRA_PIDS
   export DATABASE_URL="postgres://postgres@127.0.0.1:$port/intake"
@@ -760,17 +795,17 @@ run_bench() {  # run_bench [--smoke] [--no-viewers] [--postgresql]: the stack on
   rm -rf "$data" "$RUN_DIR"
   mkdir -p "$data"
   BENCH_PG_STOP=()
-  if [[ $postgres == 1 ]]; then
-    step "starting a throwaway PostgreSQL for the benchmark (${data#"$REPO_DIR"/}/pg)"
-    start_bench_postgres "$data/pg" "${BENCH_PG_PORT:-5532}"
-  fi
+  [[ $postgres == 0 ]] || start_bench_postgres "${BENCH_PG_PORT:-5532}"
   step "starting the stack for the benchmark (run directory ${RUN_DIR#"$REPO_DIR"/}, data ${data#"$REPO_DIR"/})"
   local_start
   local code=0
   step "benchmark${args[*]:+ (${args[*]})} on $([[ $postgres == 1 ]] && echo PostgreSQL || echo SQLite): load from a separate process on loopback"
   "$VENV_BIN/python" -m tests.benchmarks.bench --out "$out" "${args[@]}" || code=$?
   local_stop
-  [[ ${#BENCH_PG_STOP[@]} -eq 0 ]] || quiet "pg_ctl stop" "${BENCH_PG_STOP[@]}"
+  if [[ ${#BENCH_PG_STOP[@]} -gt 0 ]]; then
+    quiet "pg_ctl stop" "${BENCH_PG_STOP[@]}"
+    [[ -n "${BENCH_KEEP_DATA:-}" ]] || rm -rf "$BENCH_PG_DIR"
+  fi
   [[ -n "${BENCH_KEEP_DATA:-}" ]] || rm -rf "$data"
   return $code
 }
@@ -871,6 +906,7 @@ EOF
 
 main() {
   local cmd="${1:-help}"
+  COMMAND="$cmd"
   [[ $# -gt 0 ]] && shift
   case "$cmd" in
     help | -h | --help) usage; return 0 ;;

@@ -33,6 +33,17 @@ METRICS_PORTS = {
     "metrics_workflow_agent": "METRICS_PORT_WORKFLOW_AGENT",
     "metrics_reconciler": "METRICS_PORT_RECONCILER",
 }
+# The ports of a stack that ./deploy.sh starts (tests give each a free one; Kafka's come with its address).
+PORT_VARS = (
+    "API_PORT",
+    "STREAM_PORT",
+    "REDIS_PORT",
+    "SMTP_PORT",
+    "MAILDEV_WEB_PORT",
+    "CRM_PORT",
+    "FLOWER_PORT",
+    "FRONTEND_PORT",
+)
 # Tests share a 2-core machine with the whole stack: the test broker gets a smaller heap.
 TEST_KAFKA_HEAP = "-Xmx384m -Xms64m"
 

@@ -9,7 +9,7 @@
 Standard library only: deploy.sh and the test fixtures both use it, before any virtualenv exists.
 Environment: KAFKA_BOOTSTRAP_SERVERS (host:port the broker listens on and the tools talk to),
 KAFKA_CONTROLLER_PORT (default: the broker port + 1), KAFKA_HEAP_OPTS (default -Xmx512m -Xms128m),
-JAVA_HOME (default: `java` on the PATH).
+JAVA_HOME (default: `java` on the PATH), HOME (Maven's ~/.m2 is $HOME/.m2, whatever Java thinks).
 """
 
 import argparse
@@ -84,11 +84,22 @@ def install(quiet: bool = True) -> bool:
     shutil.rmtree(LIB, ignore_errors=True)
     cmd = [mvn, "-B", "-f", str(POM), "dependency:copy-dependencies", f"-DoutputDirectory={LIB}"]
     cmd += ["-DincludeScope=runtime", *(["-q"] if quiet else [])]
-    result = subprocess.run(cmd, capture_output=quiet, text=True, check=False)
+    result = subprocess.run(cmd, capture_output=quiet, text=True, check=False, env=maven_env())
     if result.returncode != 0:
         raise BrokerError(f"mvn dependency:copy-dependencies failed:\n{(result.stdout or '')[-3000:]}")
     STAMP.write_text(_pom_hash() + "\n")
     return True
+
+
+def maven_env() -> dict[str, str]:
+    """The environment for Maven, with its home (~/.m2: settings and local repository) under $HOME.
+
+    Java takes user.home from the password database, not from $HOME: without this, a run with another
+    HOME (a CI job, a test of a first run) would still read and fill the account's own ~/.m2.
+    """
+    env = dict(os.environ)
+    env["MAVEN_OPTS"] = f"{env.get('MAVEN_OPTS', '')} -Duser.home={Path.home()}".strip()
+    return env
 
 
 def java() -> str:

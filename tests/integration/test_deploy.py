@@ -13,20 +13,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.servers import REPO, TEST_KAFKA_HEAP, free_port, port_open, wait_until
+from tests.servers import PORT_VARS, REPO, TEST_KAFKA_HEAP, free_port, port_open, wait_until
 
 pytestmark = pytest.mark.integration
-
-PORT_VARS = (
-    "API_PORT",
-    "STREAM_PORT",
-    "REDIS_PORT",
-    "SMTP_PORT",
-    "MAILDEV_WEB_PORT",
-    "CRM_PORT",
-    "FLOWER_PORT",
-    "FRONTEND_PORT",
-)
 
 
 @pytest.fixture

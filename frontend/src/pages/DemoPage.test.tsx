@@ -161,7 +161,9 @@ describe("the demo form", () => {
       demo_fail_at: "assign_owner",
       website: "",
     });
-    expect(await screen.findByText(SUBMISSION_ID)).toBeInTheDocument();
+    // The progress page re-renders as it polls: an element found once may be replaced before a
+    // second look, so the check is retried until it holds.
+    await waitFor(() => expect(screen.getByText(SUBMISSION_ID)).toBeInTheDocument());
     const [readUrl, readInit] = fetchMock.mock.calls[1] as unknown as [string, RequestInit];
     expect(readUrl).toBe(`${API_BASE}/api/submissions/${SUBMISSION_ID}/`);
     expect(new Headers(readInit.headers).get("Authorization")).toBe(`Bearer ${ACCESS_TOKEN}`);
@@ -178,7 +180,9 @@ describe("the demo form", () => {
     await fillValid(user);
     await user.click(screen.getByRole("button", { name: /send message/i }));
 
-    expect(await screen.findByText(SUBMISSION_ID)).toBeInTheDocument();
+    // The progress page re-renders as it polls: an element found once may be replaced before a
+    // second look, so the check is retried until it holds.
+    await waitFor(() => expect(screen.getByText(SUBMISSION_ID)).toBeInTheDocument());
     expect(sessionStorage.getItem(`submission-token:${SUBMISSION_ID}`)).toBeNull();
     const [, readInit] = fetchMock.mock.calls[1] as unknown as [string, RequestInit];
     expect(new Headers(readInit.headers).get("Authorization")).toBe(`Bearer ${ACCESS_TOKEN}`);
