@@ -11,17 +11,19 @@ submission is final or the deadline passes.
 
 import argparse
 import json
+import signal
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import requests
 from kafka import KafkaProducer
 
-from tests.servers import Stack, hold_until, read_submission, remember_token, wait_until
+from tests.servers import Stack, hold_until, port_open, read_submission, remember_token, wait_until
 
 FAULT_AT = 1.0  # seconds into the load
 FINAL = ("COMPLETED", "COMPENSATED", "COMPENSATION_FAILED", "FAILED")
@@ -49,6 +51,8 @@ class Case:
     refusal_allowed_seconds: float = 0.0
     demo_fail_at: str = ""
     deadline: float = 240.0
+    # Seconds after the repair by which the last email must have arrived (a dead worker's sends taken over).
+    last_email_within: float | None = None
 
 
 @dataclass
@@ -67,6 +71,8 @@ class Outcome:
     unfinished: int = 0
     too_many_refused: bool = False
     recovery_seconds: float = 0.0
+    last_email_after_repair: float = 0.0  # seconds from the fault's repair to the last email's arrival
+    late_last_email: bool = False
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -79,6 +85,7 @@ class Outcome:
             or self.unfinished
             or self.unexpected_finals
             or self.too_many_refused
+            or self.late_last_email
         )
 
     def line(self) -> str:
@@ -87,7 +94,7 @@ class Outcome:
             f"{self.case:<20} accepted={self.accepted:<4} refused={self.refused:<3} emails={self.emails:<4} "
             f"dup_emails={self.duplicate_emails} missing_emails={self.missing_emails} leads={self.leads:<4} "
             f"dup_leads={self.duplicate_leads} missing_leads={self.missing_leads} {finals} unfinished={self.unfinished} "
-            f"recovered_to_last_final={self.recovery_seconds:.1f}s"
+            f"recovered_to_last_final={self.recovery_seconds:.1f}s last_email_after_repair={self.last_email_after_repair:.1f}s"
             + (f" ({'; '.join(self.notes)})" if self.notes else "")
         )
 
@@ -107,10 +114,13 @@ def kill_and_restart(name: str, start: Callable[[Stack], None], down_for: float 
 
 
 def kill_workers(stack: Stack) -> None:
-    """SIGKILL both Celery workers (mail and workflow) mid-load; start them again."""
+    """SIGKILL both Celery workers (mail and workflow) mid-load; start them again and wait until they
+    are up (their /metrics answers): the restart is over from then on."""
     stack.procs.kill("mailer")
     stack.procs.kill("workflow-agent")
     stack.start_workers()
+    for name in ("metrics_mailer", "metrics_workflow_agent"):
+        wait_until(lambda port=stack.ports[name]: port_open(port), timeout=60, what=f"{name} after the restart")
 
 
 def kill_api_master(stack: Stack) -> None:
@@ -124,6 +134,19 @@ def stop_for(name: str, start: Callable[[Stack], None], seconds: float):
         stack.procs.stop(name)
         hold_until(time.monotonic() + seconds)  # the outage's length is the case's definition
         start(stack)
+
+    return fault
+
+
+def freeze_for(name: str, seconds: float):
+    """SIGSTOP `name` (it holds its connections and answers nothing, as a hung server does), then SIGCONT."""
+
+    def fault(stack: Stack) -> None:
+        stack.procs.signal(name, signal.SIGSTOP)
+        try:
+            hold_until(time.monotonic() + seconds)  # the freeze's length is the case's definition
+        finally:
+            stack.procs.signal(name, signal.SIGCONT)
 
     return fault
 
@@ -194,13 +217,14 @@ def poison(stack: Stack) -> None:
 CASES = {
     case.name: case
     for case in (
-        Case("workers-sigkill", kill_workers),
+        Case("workers-sigkill", kill_workers, last_email_within=15.0),
         Case("bridge-sigkill", kill_and_restart("bridge", Stack.start_bridge)),
         Case("relay-sigkill", kill_and_restart("relay", Stack.start_relay)),
         Case("api-master-sigkill", kill_api_master, refusal_allowed_seconds=2.0),
         Case("broker-sigkill", kill_and_restart("kafka", Stack.start_kafka, down_for=5.0)),
         Case("redis-sigkill", kill_and_restart("redis", Stack.start_redis)),
         Case("smtp-down-60s", stop_for("smtp", Stack.start_smtp, 60.0)),
+        Case("smtp-frozen-60s", freeze_for("smtp", 60.0)),
         Case("crm-down-60s", stop_for("crm", Stack.start_crm, 60.0)),
         Case(
             "crm-refuses-creates",
@@ -249,10 +273,13 @@ def run_case(stack: Stack, case: Case, count: int = 100, rate: float = 30.0) -> 
         case.fault(stack)
     started = time.monotonic()
 
+    repaired_at = [time.time()]  # wall clock, as maildev stamps each email's arrival
+
     def fault() -> None:
         if not case.before_load:
             hold_until(started + FAULT_AT)
             case.fault(stack)
+            repaired_at[0] = time.time()
 
     hitter = threading.Thread(target=fault, name=f"fault-{case.name}")
     hitter.start()
@@ -290,18 +317,24 @@ def run_case(stack: Stack, case: Case, count: int = 100, rate: float = 30.0) -> 
     outcome.unexpected_finals = sum(n for kind, n in outcome.finals.items() if kind != case.expect)
     if case.repair:
         case.repair(stack)
-    _count_emails(stack, accepted, outcome)
+    _count_emails(stack, accepted, outcome, repaired_at[0])
+    if case.last_email_within is not None:
+        outcome.late_last_email = outcome.last_email_after_repair > case.last_email_within
+        outcome.notes += [f"last email later than {case.last_email_within:.0f} s"] if outcome.late_last_email else []
     _count_leads(stack, accepted, statuses, outcome)
     return outcome
 
 
-def _count_emails(stack: Stack, accepted: dict[str, str], outcome: Outcome) -> None:
-    """Emails per accepted address (the mailer runs whatever the workflow does)."""
+def _count_emails(stack: Stack, accepted: dict[str, str], outcome: Outcome, repaired_at: float) -> None:
+    """Emails per accepted address (the mailer runs whatever the workflow does), and when the last came."""
     wanted = set(accepted.values())
+    arrivals: list[float] = []
 
     def per_address() -> Counter:
         mails = requests.get(f"{stack.maildev}/api/email", timeout=30).json()
-        return Counter(to["address"] for mail in mails for to in mail["to"] if to["address"] in wanted)
+        ours = [mail for mail in mails if any(to["address"] in wanted for to in mail["to"])]
+        arrivals[:] = [datetime.fromisoformat(mail["time"].replace("Z", "+00:00")).timestamp() for mail in ours]
+        return Counter(to["address"] for mail in ours for to in mail["to"] if to["address"] in wanted)
 
     try:
         counts = wait_until(
@@ -309,6 +342,7 @@ def _count_emails(stack: Stack, accepted: dict[str, str], outcome: Outcome) -> N
         )
     except TimeoutError:
         counts = per_address()
+    outcome.last_email_after_repair = max(0.0, max(arrivals, default=repaired_at) - repaired_at)
     outcome.emails = sum(counts.values())
     outcome.duplicate_emails = sum(n - 1 for n in counts.values() if n > 1)
     outcome.missing_emails = len(wanted - set(counts))

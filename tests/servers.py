@@ -159,6 +159,13 @@ class Processes:
                         self.orphan_groups.append(proc.pid)  # children left behind are cleaned up at the end
             self.procs = [(n, p) for n, p in self.procs if n != name]
 
+    def signal(self, name: str, sig: int) -> None:
+        """Send `sig` to the process group of `name` (SIGSTOP freezes it as a hung server; SIGCONT thaws)."""
+        with self.lock:
+            for proc_name, proc in self.procs:
+                if proc_name == name and proc.poll() is None:
+                    os.killpg(proc.pid, sig)
+
     def take_exited(self, names: set[str]) -> list[str]:
         """Forget the processes among `names` that exited by themselves, and return their names."""
         with self.lock:
@@ -242,10 +249,10 @@ class Stack:
             "CRM_API_BASE": f"http://127.0.0.1:{self.ports['crm']}/crm/api",
             "CRM_API_TIMEOUT": "5",
             "TASK_MAX_RETRIES": "1",
-            # The reconciler and the mail retries on a test's time scale (production: 5 s, 60 s, 60 s).
+            # The reconciler and the mail retries on a test's time scale (production: 5 s, 60 s, 60 s);
+            # the mail lease is production's (10 s, renewed while a send runs).
             "RECONCILE_INTERVAL": "1",
             "RECONCILE_STALL_SECONDS": "15",
-            "MAIL_LEASE_SECONDS": "10",
             "MAIL_RETRY_BACKOFF_MAX": "4",
             "TASK_RETRY_BACKOFF_MAX": "1",
             "SUBMISSION_RATE_LIMIT": "10000/minute",

@@ -105,6 +105,7 @@ DEFAULTS: dict[str, str] = {
     "CELERY_VISIBILITY_TIMEOUT": "180",
     "RECONCILE_INTERVAL": "5",
     "RECONCILE_STALL_SECONDS": "60",
+    "RECONCILE_MAIL_HANDOFF_SECONDS": "5",
     "RECONCILE_BACKLOG_LIMIT": "100",
     "HEALTH_STUCK_SECONDS": "30",
     # Prometheus /metrics of the processes without an HTTP server (0: none)
@@ -120,9 +121,12 @@ DEFAULTS: dict[str, str] = {
     "SMTP_PASSWORD": "",
     "SMTP_USE_TLS": "false",
     "SMTP_TIMEOUT": "10",
+    "SMTP_DATA_TIMEOUT": "600",
+    "MAIL_UNKNOWN_OUTCOME_WAIT": "600",
+    "MAIL_LEASE_SECONDS": "10",
     "MAIL_RETRY_HORIZON": "21600",
     "MAIL_RETRY_BACKOFF_MAX": "60",
-    "DJANGO_EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+    "DJANGO_EMAIL_BACKEND": "mailer.transport.EmailBackend",
     "FROM_EMAIL": "noreply@event-driven-poc.com",
     "SITE_NAME": "Event-driven intake",
     "MAILDEV_WEB_PORT": "1080",
@@ -153,8 +157,6 @@ DERIVED: dict[str, Callable[[Mapping[str, str]], str]] = {
     "CRM_API_BASE": lambda s: f"http://127.0.0.1:{s['CRM_PORT']}/crm/api",
     "KAFKA_CONTROLLER_PORT": _kafka_controller_port,
     "KAFKA_DATA_DIR": lambda s: str(REPO_DIR / "data" / "kafka"),
-    # A claim on a send outlives three SMTP time-outs (config/settings/email.py).
-    "MAIL_LEASE_SECONDS": lambda s: str(max(60, 3 * int(s["SMTP_TIMEOUT"]))),
 }
 
 # deploy.sh takes these from the process environment only (README: Configuration), never from .env.

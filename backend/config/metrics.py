@@ -43,7 +43,8 @@ CELERY_TASK_RETRIES = Counter(
 )
 EMAILS = Counter(
     "intake_emails",
-    "Confirmation emails by outcome: sent; retrying (a transient failure: tried again later); failed (for good).",
+    "Confirmation emails by outcome: sent; retrying (a transient failure: tried again later); outcome_unknown "
+    "(the answer to the end of the message never came: tried again after MAIL_UNKNOWN_OUTCOME_WAIT); failed (for good).",
     ["outcome"],
 )
 WORKFLOWS = Counter(

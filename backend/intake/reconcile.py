@@ -4,7 +4,9 @@ Every tick (RECONCILE_INTERVAL) it looks for work that made no progress for RECO
 
 - an event still in the outbox: the relay is woken (it publishes when Kafka takes it);
 - a submission in Kafka that no task ever picked up (no email row, no saga run): its tasks are sent
-  straight to Celery, past the bridge and its dedupe, which would swallow a republished event;
+  straight to Celery, past the bridge and its dedupe, which would swallow a republished event (a
+  missing email row already RECONCILE_MAIL_HANDOFF_SECONDS after publication, when the mail queue is
+  empty: its task died with a worker);
 - an email whose retry is due, or whose worker died holding it (lease expired): sent again;
 - a saga run that stopped moving: its chain is sent again (done steps are skipped).
 
@@ -92,11 +94,10 @@ class Reconciler:
         stall = settings.RECONCILE_STALL_SECONDS if stall_seconds is None else stall_seconds
         now = timezone.now()
         stalled_before = now - timedelta(seconds=stall)
-        queued = 0
-        for queue in settings.CELERY_QUEUES_WATCHED:
-            length = self.broker.llen(queue)
+        lengths = {queue: self.broker.llen(queue) for queue in settings.CELERY_QUEUES_WATCHED}
+        for queue, length in lengths.items():
             QUEUE_LENGTH.labels(queue).set(length)
-            queued += length
+        queued = sum(lengths.values())
         if queued > settings.RECONCILE_BACKLOG_LIMIT:
             # Under a backlog, work is slow because it is queued, not because it was lost; sending it
             # again would only lengthen the queue. It is looked at again once the queue has drained.
@@ -106,7 +107,7 @@ class Reconciler:
             return {"relay_woken": woken, "deferred_for_backlog": queued}
         counts = {
             "relay_woken": self._wake_relay(stalled_before),
-            "handoffs": self._redrive_handoffs(now, stalled_before, stall),
+            "handoffs": self._redrive_handoffs(now, stalled_before, stall, mail_idle=not lengths.get("mail")),
             "emails": self._redrive_mail(now, stalled_before, stall),
             "sagas": self._redrive_sagas(stalled_before, stall),
         }
@@ -124,26 +125,39 @@ class Reconciler:
             outbox_notify()
         return waiting
 
-    def _redrive_handoffs(self, now, stalled_before, stall: int) -> int:
-        recent = Submission.objects.filter(created_at__lt=stalled_before, created_at__gt=now - LOOKBACK)
-        orphans = list(recent.filter(email_delivery__isnull=True).values_list("id", flat=True)[:BATCH]) + list(
-            recent.filter(saga_run__isnull=True).values_list("id", flat=True)[:BATCH]
-        )
-        published = dict(
-            OutboxEvent.objects.filter(
-                key__in=[str(pk) for pk in set(orphans)], event_type=SUBMITTED, published_at__isnull=False
-            ).values_list("key", "id")
-        )
+    def _redrive_handoffs(self, now, stalled_before, stall: int, *, mail_idle: bool) -> int:
+        # A mail task claims its row within milliseconds of starting. So when the mail queue is empty, a
+        # submission published RECONCILE_MAIL_HANDOFF_SECONDS ago without an email row had its task
+        # lost with a worker that died holding it (Redis would give it back only after the visibility
+        # timeout): it is sent again then, not after the general stall time. Were the bridge merely
+        # behind, its own task would find the email claimed and do nothing.
+        mail_before = now - timedelta(seconds=settings.RECONCILE_MAIL_HANDOFF_SECONDS) if mail_idle else stalled_before
+        recent = Submission.objects.filter(created_at__gt=now - LOOKBACK)
+        no_mail = recent.filter(created_at__lt=max(mail_before, stalled_before), email_delivery__isnull=True)
+        no_saga = recent.filter(created_at__lt=stalled_before, saga_run__isnull=True)
+        orphans = set(no_mail.values_list("id", flat=True)[:BATCH]) | set(no_saga.values_list("id", flat=True)[:BATCH])
+        published = {
+            key: (event_id, published_at)
+            for key, event_id, published_at in OutboxEvent.objects.filter(
+                key__in=[str(pk) for pk in orphans], event_type=SUBMITTED, published_at__isnull=False
+            ).values_list("key", "id", "published_at")
+        }
         sent = 0
-        for submission in Submission.objects.filter(id__in=set(orphans)).select_related("email_delivery", "saga_run"):
+        for submission in Submission.objects.filter(id__in=orphans).select_related("email_delivery", "saga_run"):
             key = str(submission.id)
-            if key not in published or not self._first_time("handoff", key, stall):
-                continue  # not in Kafka yet (the relay's part), or re-driven a moment ago
-            event_id = str(published[key])
+            if key not in published:
+                continue  # not in Kafka yet: the relay's part
+            event_id, published_at = str(published[key][0]), published[key][1]
+            lost_mail = not hasattr(submission, "email_delivery") and published_at < mail_before
+            lost_saga = not hasattr(submission, "saga_run") and submission.created_at < stalled_before
+            lost_mail = lost_mail and self._first_time("handoff-mail", key, stall)  # not re-driven a moment ago
+            lost_saga = lost_saga and self._first_time("handoff-saga", key, stall)
+            if not (lost_mail or lost_saga):
+                continue
             with correlation_id_bound(submission.correlation_id):  # its tasks carry it (config/celery.py)
-                if not hasattr(submission, "email_delivery"):
+                if lost_mail:
                     self.celery.send_task("mailer.send_confirmation", args=[key, event_id])
-                if not hasattr(submission, "saga_run"):
+                if lost_saga:
                     forward_chain(key, causation_id=event_id, app=self.celery).apply_async()
                 logger.info("re-drove the hand-off of submission %s", key, extra={"submission_id": key})
             sent += 1

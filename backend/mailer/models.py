@@ -24,6 +24,11 @@ class EmailDelivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
+    outcome_unknown_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a send's answer never came (the server may have delivered it): a possible second copy.",
+    )
 
     class Meta:
         verbose_name_plural = "email deliveries"

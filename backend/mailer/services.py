@@ -21,7 +21,9 @@ from events import EmailDispatched, EmailFailed
 from intake.models import Submission
 from intake.services import event_emit
 from mailer.defang import defang
+from mailer.lease import LEASES
 from mailer.models import EmailDelivery
+from mailer.transport import SendOutcomeUnknown
 from outbox.services import outbox_notify
 
 logger = logging.getLogger(__name__)
@@ -135,6 +137,26 @@ def _record_failure(delivery: EmailDelivery, exc: Exception, causation_id: str |
     return {"sent": False, "status": EmailDelivery.Status.RETRYING, "next_attempt_at": next_attempt.isoformat()}
 
 
+def _record_unknown_outcome(delivery: EmailDelivery, exc: SendOutcomeUnknown) -> dict:
+    """After a send whose answer never came: RETRYING, but not before MAIL_UNKNOWN_OUTCOME_WAIT, the
+    window in which the server may still deliver what it took (sending again at once is how a
+    visitor gets two emails)."""
+    now = timezone.now()
+    next_attempt = now + timedelta(seconds=settings.MAIL_UNKNOWN_OUTCOME_WAIT)
+    reason = f"Outcome unknown: {exc}; the server may deliver it, so no new attempt before {next_attempt:%H:%M:%S} UTC"
+    with transaction.atomic():
+        EmailDelivery.objects.filter(pk=delivery.pk, status=EmailDelivery.Status.SENDING).update(
+            status=EmailDelivery.Status.RETRYING,
+            next_attempt_at=next_attempt,
+            last_error=reason[:1000],
+            outcome_unknown_at=now,
+        )
+    outbox_notify(str(delivery.submission_id))
+    EMAILS.labels("outcome_unknown").inc()
+    logger.warning("mail to %s: %s", delivery.recipient, reason)
+    return {"sent": False, "status": EmailDelivery.Status.RETRYING, "next_attempt_at": next_attempt.isoformat()}
+
+
 SENT_MARK_PREFIX = "mail:accepted:"
 SENT_MARK_TTL = 7 * 24 * 3600
 
@@ -228,11 +250,18 @@ def confirmation_send(*, submission_id: str, causation_id: str | None = None) ->
         )
         confirmation_mark_failed(submission_id=str(submission.id), reason=reason, causation_id=causation_id)
         return {"sent": False, "status": EmailDelivery.Status.FAILED}
+    with LEASES.held(delivery.pk):  # renewed while the send runs: a slow server does not lose the claim
+        return _send_claimed(delivery, submission, causation_id)
+
+
+def _send_claimed(delivery: EmailDelivery, submission: Submission, causation_id: str | None) -> dict:
     message_id = confirmation_message_id(submission)
     if not _accepted_before(submission.id):  # a worker that died right after the server took it
         message = confirmation_build(submission=submission)
         try:
             _send_and_note(message, submission)
+        except SendOutcomeUnknown as exc:
+            return _record_unknown_outcome(delivery, exc)
         except Exception as exc:  # classified: a retry later, or a final failure with its reason
             return _record_failure(delivery, exc, causation_id)
     with transaction.atomic():

@@ -46,6 +46,8 @@ TASK_RETRY_BACKOFF_MAX = env.int("TASK_RETRY_BACKOFF_MAX", default=30)
 # no progress for RECONCILE_STALL_SECONDS (see intake/reconcile.py).
 RECONCILE_INTERVAL = env.float("RECONCILE_INTERVAL", default=5.0)
 RECONCILE_STALL_SECONDS = env.int("RECONCILE_STALL_SECONDS", default=60)
+# An email task lost with a dead worker (no email row this long after publication, mail queue empty).
+RECONCILE_MAIL_HANDOFF_SECONDS = env.int("RECONCILE_MAIL_HANDOFF_SECONDS", default=5)
 # Above this many queued tasks the reconciler re-drives nothing (a backlog, not a loss).
 RECONCILE_BACKLOG_LIMIT = env.int("RECONCILE_BACKLOG_LIMIT", default=100)
 # Two queues, each with its own worker (the proof of concept's mailer and workflow-agent): mail on

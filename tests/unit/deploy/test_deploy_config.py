@@ -167,7 +167,6 @@ def test_derived_addresses_follow_their_ports_unless_set():
     assert settings["CRM_API_BASE"] == "http://127.0.0.1:8101/crm/api"
     assert settings["KAFKA_CONTROLLER_PORT"] == "9093"
     assert envfile.Settings({"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9192,other:9092"})["KAFKA_CONTROLLER_PORT"] == "9193"
-    assert envfile.Settings({"SMTP_TIMEOUT": "30"})["MAIL_LEASE_SECONDS"] == "90"
     assert envfile.Settings({"API_PORT": "5100", "API_PUBLIC_URL": "https://api.example.org"})["API_PUBLIC_URL"] == (
         "https://api.example.org"
     )

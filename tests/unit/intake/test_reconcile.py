@@ -18,12 +18,13 @@ pytestmark = pytest.mark.django_db
 class FakeRedis:
     """SET NX EX semantics without expiry (a test tick is far shorter than any guard)."""
 
-    def __init__(self, queued: int = 0):
+    def __init__(self, queued: int = 0, mail_queued: int = 0):
         self.keys = {}
         self.queued = queued
+        self.mail_queued = mail_queued
 
     def llen(self, queue):
-        return self.queued if queue == "workflow" else 0  # the saga's queue holds the backlog
+        return self.queued if queue == "workflow" else self.mail_queued  # the saga's queue holds the backlog
 
     def set(self, key, value, nx=False, ex=None):
         if nx and key in self.keys:
@@ -43,8 +44,8 @@ class RecordingCelery(Celery):
         self.sent.append((name, list(args)))
 
 
-def reconciler(queued: int = 0):
-    return Reconciler(redis_client=FakeRedis(queued), celery=RecordingCelery())
+def reconciler(queued: int = 0, mail_queued: int = 0):
+    return Reconciler(redis_client=FakeRedis(queued, mail_queued), celery=RecordingCelery())
 
 
 def accepted(minutes_ago: int, *, published: bool):
@@ -110,4 +111,31 @@ def test_under_a_backlog_nothing_is_sent_again_only_the_relay_is_woken(settings)
     rec = reconciler(queued=settings.RECONCILE_BACKLOG_LIMIT + 1)
     counts = rec.run_once(stall_seconds=60)
     assert counts["deferred_for_backlog"] == settings.RECONCILE_BACKLOG_LIMIT + 1
+    assert rec.celery.sent == []
+
+
+def published_seconds_ago(seconds: int):
+    submission = accepted(0, published=True)
+    then = timezone.now() - timedelta(seconds=seconds)
+    OutboxEvent.objects.filter(key=str(submission.id)).update(published_at=then)
+    submission.__class__.objects.filter(pk=submission.pk).update(created_at=then)
+    return submission
+
+
+def test_an_email_task_lost_with_a_dead_worker_is_sent_again_within_seconds_when_the_mail_queue_is_idle(settings):
+    settings.RECONCILE_MAIL_HANDOFF_SECONDS = 5
+    lost = published_seconds_ago(8)
+    published_seconds_ago(2)  # its task may be starting right now
+    rec = reconciler()
+    assert rec.run_once(stall_seconds=60)["handoffs"] == 1
+    event_id = str(OutboxEvent.objects.get(key=str(lost.id)).id)
+    assert rec.celery.sent == [("mailer.send_confirmation", [str(lost.id), event_id])]  # the saga is not stalled
+    assert rec.run_once(stall_seconds=60)["handoffs"] == 0  # once per stall period
+
+
+def test_with_mail_queued_a_missing_email_row_waits_for_the_stall_time(settings):
+    settings.RECONCILE_MAIL_HANDOFF_SECONDS = 5
+    published_seconds_ago(8)
+    rec = reconciler(mail_queued=3)  # its task may be among those queued
+    assert rec.run_once(stall_seconds=60)["handoffs"] == 0
     assert rec.celery.sent == []
