@@ -391,7 +391,11 @@ local_start() {
   check_tools
   check_ports
   install_all local
-  mkdir -p "$RUN_DIR/logs"
+  # Logs, the database and Kafka's log hold personal data: this user's alone (also those of an older
+  # start, made before this umask; their folders closed is enough).
+  umask 077
+  mkdir -p "$RUN_DIR/logs" "$REPO_DIR/data" "$KAFKA_DATA_DIR"
+  chmod go-rwx "$RUN_DIR" "$RUN_DIR/logs" "$REPO_DIR/data" "$KAFKA_DATA_DIR" "$RUN_DIR"/logs/*.log 2>/dev/null || true
   write_service_env
   step "starting supervisord"
   quiet "supervisord" "$VENV_BIN/supervisord" -c "$SUPERVISOR_CONF"

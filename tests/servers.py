@@ -361,7 +361,8 @@ class Stack:
     def start_stream(self) -> None:
         """The live stream as deploy/supervisord.conf runs it: uvicorn, its own settings module."""
         cmd = [str(BIN / "uvicorn"), "--app-dir", "backend", "config.asgi:application", "--host", "127.0.0.1"]
-        cmd += ["--port", str(self.ports["stream"]), "--no-access-log", "--timeout-graceful-shutdown", "5"]
+        cmd += ["--port", str(self.ports["stream"]), "--no-access-log", "--no-proxy-headers"]
+        cmd += ["--timeout-graceful-shutdown", "5"]
         env = {**self.env, "DJANGO_SETTINGS_MODULE": "config.settings.stream"}
         self.procs.start("stream", [*cmd, "--lifespan", "off"], env)
         wait_until(lambda: requests.get(f"{self.stream}/health", timeout=2).json()["subscribed"], what="stream")

@@ -38,7 +38,7 @@ os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 from gunicorn import glogging  # noqa: E402
 from prometheus_client import multiprocess  # noqa: E402
 
-from config.logs import CorrelationIdFilter, JsonFormatter  # noqa: E402
+from config.logs import CorrelationIdFilter, JsonFormatter, SecretsFilter  # noqa: E402
 from config.settings.observability import LOG_FORMAT  # noqa: E402
 
 
@@ -76,6 +76,7 @@ class JsonLogger(glogging.Logger):
             for handler in log.handlers:
                 handler.setFormatter(JsonFormatter())
                 handler.addFilter(CorrelationIdFilter())
+                handler.addFilter(SecretsFilter())
 
     def access(self, resp, req, environ, request_time) -> None:
         if not self.access_log_enabled:

@@ -11,6 +11,7 @@ events.
 """
 
 import logging
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -53,6 +54,39 @@ class CorrelationIdFilter(logging.Filter):
         return True
 
 
+# What a secret looks like in a log line: a token, password or session in a query string or a form,
+# a cookie, or an Authorization header's credentials. The value is replaced, the name kept.
+SECRET_VALUE = re.compile(
+    r"(?i)\b(access_token|token|password|passwd|secret|sessionid|csrftoken|csrfmiddlewaretoken|api_key)"
+    r"([\"']?\s*[=:]\s*[\"']?|%3D)([^&\s\"',;]+)"
+)
+CREDENTIALS = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}")
+REDACTED = "[redacted]"
+
+
+def redact(text: str) -> str:
+    """`text` with the values of anything that looks like a secret replaced by [redacted]."""
+    text = SECRET_VALUE.sub(lambda m: f"{m.group(1)}{m.group(2)}{REDACTED}", text)
+    return CREDENTIALS.sub(lambda m: f"{m.group(1)} {REDACTED}", text)
+
+
+class SecretsFilter(logging.Filter):
+    """No secret reaches a log line: an access line loses its query string (the stream's carries the
+    access token there), and every message is redacted (config.logs.redact) once it is formatted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
+            client, method, path, version, status = record.args
+            record.args = (client, method, str(path).split("?", 1)[0], version, status)
+        message = record.getMessage()
+        clean = redact(message)
+        if clean != message:
+            record.msg, record.args = clean, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        return True
+
+
 class JsonFormatter(_JsonFormatter):
     """One JSON object per line: time, level, logger, message, correlation_id (when there is one),
     exc_info (with a traceback), and whatever a call passed in `extra`."""
@@ -85,13 +119,20 @@ def logging_config(*, log_format: str, level: str) -> dict:
     return {
         "version": 1,
         "disable_existing_loggers": False,
-        "filters": {"correlation": {"()": "config.logs.CorrelationIdFilter"}},
+        "filters": {
+            "correlation": {"()": "config.logs.CorrelationIdFilter"},
+            "secrets": {"()": "config.logs.SecretsFilter"},
+        },
         "formatters": {
             "json": {"()": "config.logs.JsonFormatter"},
             "plain": {"()": "config.logs.PlainFormatter"},
         },
         "handlers": {
-            "console": {"class": "logging.StreamHandler", "formatter": log_format, "filters": ["correlation"]},
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": log_format,
+                "filters": ["correlation", "secrets"],
+            },
         },
         "root": {"handlers": ["console"], "level": level},
         # uvicorn (the stream) configures its own loggers before it loads Django: these lines replace

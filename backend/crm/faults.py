@@ -7,6 +7,8 @@ from functools import wraps
 from django.conf import settings
 from django.http import JsonResponse
 
+from crm.auth import crm_token_valid
+
 LATENCY_HEADER = "X-CRM-Latency-Ms"
 FAIL_HEADER = "X-CRM-Fail"
 MAX_LATENCY_MS = 60_000
@@ -27,6 +29,8 @@ def inject_faults(view):
 
     @wraps(view)
     def wrapper(request, *args, **kwargs):
+        if not crm_token_valid(request):  # no fault, no delay for a stranger: the view refuses it at once
+            return view(request, *args, **kwargs)
         latency = _int_header(request, LATENCY_HEADER)
         latency = settings.CRM_LATENCY_MS if latency is None else latency
         if latency > 0:

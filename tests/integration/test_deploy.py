@@ -146,11 +146,26 @@ def test_start_status_stop_as_a_user_runs_them(deploy_env):
     assert '"status": "COMPLETED"' in last
     assert wait_until(lambda: completed(created), timeout=60, what="the submission to complete")
     assert_operator_pages_are_closed(deploy_env)
+    assert_private_at_rest(deploy_env)
     stopped = deploy(deploy_env, "stop")
     assert stopped.returncode == 0
     assert deploy(deploy_env, "status").stdout.strip() == "not running"
     assert not port_open(int(deploy_env["API_PORT"]))
     assert (Path(deploy_env["KAFKA_DATA_DIR"]) / "cluster.id").is_file()
+
+
+def assert_private_at_rest(env):
+    """Finding 8 of "Safe by default, round two": what the stack writes (logs, the database and its
+    WAL, Kafka's log, Redis' files) is readable by its user only."""
+    written = [Path(env["RUN_DIR"]), Path(env["KAFKA_DATA_DIR"]), Path(env["DATABASE_URL"].removeprefix("sqlite:///"))]
+    paths = [path for top in written for path in (top, *top.parent.glob(top.name + "-*"), *top.rglob("*"))]
+    assert len(paths) > 20, paths
+    readable = [
+        f"{path} {stat.filemode(path.lstat().st_mode)}"
+        for path in paths
+        if path.lstat().st_mode & 0o077 and not path.is_symlink() and not path.is_socket()
+    ]
+    assert readable == [], readable
 
 
 def assert_operator_pages_are_closed(env):

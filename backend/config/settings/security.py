@@ -14,9 +14,11 @@ from config.env import env
 
 PRODUCTION = env.bool("PRODUCTION", default=False)
 
-# Proxies of our own in front of the API and the stream: 0 locally, 1 behind the bundled nginx.
-# The client's address is read from X-Forwarded-For only that far (config/client.py).
-TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0)
+# Proxies in front of the API and the stream: the operator's own (TRUSTED_PROXIES: a TLS terminator,
+# a load balancer; 0 when nothing stands in front), plus the bundled nginx in Compose
+# (BUNDLED_PROXY_HOPS=1, set there). The client's address is read from X-Forwarded-For only that far
+# (config/client.py); each proxy appends its peer, so what a client wrote itself is never reached.
+TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0) + env.int("BUNDLED_PROXY_HOPS", default=0)
 
 # --- HTTPS (all on in production; a local stack serves plain HTTP on loopback) ---
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=PRODUCTION)

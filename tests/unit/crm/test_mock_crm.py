@@ -64,3 +64,15 @@ def test_a_request_can_ask_for_latency(client):
     started = time.monotonic()
     assert client.get("/crm/api/leads/", HTTP_X_CRM_LATENCY_MS="150").status_code == 200
     assert time.monotonic() - started >= 0.15
+
+
+@override_settings(CRM_FAIL_RATE=1.0, CRM_FAIL_STATUS=503, CRM_LATENCY_MS=0)
+def test_a_caller_without_the_token_gets_no_injected_fault_or_delay(monkeypatch):
+    slept = []
+    monkeypatch.setattr("crm.faults.time.sleep", slept.append)
+    stranger = Client(headers={"X-CRM-Latency-Ms": "3000", "X-CRM-Fail": "500"})
+    assert stranger.get("/crm/api/leads/").status_code == 403  # refused at once, not held 3 s nor failed
+    assert slept == []
+    holder = Client(headers={"Authorization": f"Bearer {settings.CRM_API_TOKEN}", "X-CRM-Latency-Ms": "5"})
+    assert holder.get("/crm/api/leads/").status_code == 503  # the token holder gets the faults it asked for
+    assert slept == [0.005]

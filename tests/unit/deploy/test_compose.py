@@ -138,6 +138,7 @@ def test_third_party_processes_get_the_settings_they_use_and_not_the_secrets_of_
         "API_PUBLIC_URL": PUBLIC_URL,
         "STREAM_PUBLIC_URL": PUBLIC_URL,
         "DEMO_CONTROLS": "${DEMO_CONTROLS:-false}",
+        "TRUSTED_PROXIES": "${TRUSTED_PROXIES:-0}",
     }
     assert set(environment("smtp")) == {"MAILDEV_WEB_USER", "MAILDEV_WEB_PASS"}
 
@@ -174,9 +175,11 @@ def test_hosts_origins_and_switches_come_from_env_with_safe_defaults(service):
     assert env["CSRF_TRUSTED_ORIGINS"] == "${CSRF_TRUSTED_ORIGINS:-" + PUBLIC_URL + "}"
 
 
-def test_only_the_services_behind_nginx_trust_one_proxy():
-    trusting = {name: environment(name).get("TRUSTED_PROXIES") for name in BACKEND}
-    assert {name: value for name, value in trusting.items() if value} == {"api": "1", "stream": "1"}
+def test_only_the_services_behind_nginx_count_it_as_a_proxy_and_nginx_learns_the_operators():
+    hops = {name: environment(name).get("BUNDLED_PROXY_HOPS") for name in BACKEND}
+    assert {name: value for name, value in hops.items() if value} == {"api": "1", "stream": "1"}
+    assert not any(environment(name).get("TRUSTED_PROXIES") for name in BACKEND)  # .env's, as in local mode
+    assert environment("frontend")["TRUSTED_PROXIES"] == "${TRUSTED_PROXIES:-0}"
 
 
 def test_our_image_runs_as_its_non_root_user_without_capabilities():

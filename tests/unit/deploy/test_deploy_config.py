@@ -25,6 +25,7 @@ SETTINGS_MODULES = sorted((REPO / "backend" / "config" / "settings").glob("*.py"
 NOT_IN_THE_READER = {
     "CRM_API_TOKEN": "a secret: deploy.sh generates it into .env",
     "METRICS_REPLICA": "per process: supervisord.conf sets it on a scaled process's command line",
+    "BUNDLED_PROXY_HOPS": "Compose sets it on the services behind its nginx; no .env setting",
 }
 
 # Lines django-environ reads, skips or reads in its own way; both readers must agree on each.

@@ -121,14 +121,40 @@ def test_the_stream_is_passed_on_unbuffered_for_an_hour():
     assert SERVER.one("proxy_http_version") == ("1.1",)
 
 
-def test_the_backend_sees_our_peer_as_the_client_and_no_address_a_client_wrote():
+def test_the_backend_gets_the_forwarded_chain_with_our_peer_appended():
     sent = {args[0]: args[1] for args in SERVER.all("proxy_set_header")}
     assert sent == {
         "Connection": "",
         "Host": "$http_host",
-        "X-Forwarded-For": "$remote_addr",
-        "X-Forwarded-Proto": "$scheme",
+        "X-Forwarded-For": "$proxy_add_x_forwarded_for",
+        "X-Forwarded-Proto": "$intake_forwarded_proto",
     }
+
+
+def forwarded_proto(trusted_proxies: str, header: str) -> str:
+    """What the template's map gives for X-Forwarded-Proto: its regexes in order, as nginx tries them."""
+    [block] = [b for b in CONF.children if b.args[:1] == ("map",) and b.args[-1] == "$intake_forwarded_proto"]
+    key = block.args[1].replace("${TRUSTED_PROXIES}", trusted_proxies).replace("$http_x_forwarded_proto", header)
+    for pattern, value in block.directives:
+        if pattern != "default" and re.search(pattern.removeprefix("~"), key):
+            return value
+    return dict(block.directives)["default"]
+
+
+@pytest.mark.parametrize(
+    ("trusted", "header", "expected"),
+    [
+        ("0", "https", "$scheme"),  # nothing in front: a visitor cannot claim https
+        ("0", "", "$scheme"),
+        ("1", "https", "https"),  # behind the operator's TLS terminator
+        ("1", "http", "http"),
+        ("2", "https", "https"),
+        ("1", "", "$scheme"),
+        ("1", "gopher", "$scheme"),
+    ],
+)
+def test_the_visitors_scheme_comes_from_a_trusted_proxy_only(trusted, header, expected):
+    assert forwarded_proto(trusted, header) == expected
     # A location with a proxy_set_header of its own would drop all of these.
     assert not any(block.all("proxy_set_header") for block in LOCATIONS.values())
 
@@ -167,7 +193,7 @@ def test_config_json_renders_as_json_with_a_boolean_demo_switch():
 
 def test_envsubst_touches_only_our_variables_and_they_cannot_collide_with_nginx_s():
     allowed = set(re.search(r'NGINX_ENVSUBST_FILTER="\^\(([A-Z_|]+)\)\\\$"', DOCKERFILE).group(1).split("|"))
-    assert allowed == {"API_PUBLIC_URL", "STREAM_PUBLIC_URL", "DEMO_CONTROLS", "CONNECT_SRC"}
+    assert allowed == {"API_PUBLIC_URL", "STREAM_PUBLIC_URL", "DEMO_CONTROLS", "CONNECT_SRC", "TRUSTED_PROXIES"}
     variables = set(re.findall(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)", re.sub(r"#[^\n]*", "", TEMPLATE)))
     ours = {name for name in variables if name.isupper()}
     assert ours == allowed
@@ -203,10 +229,15 @@ def test_addresses_lose_a_trailing_slash_and_the_csp_gets_their_origins(tmp_path
     assert same["CONNECT_SRC"] == "http://localhost:3000"
 
 
+@pytest.mark.parametrize(("given", "expected"), [("2", "2"), ("0", "0"), ("", "0"), ("1;", "0"), ("x", "0")])
+def test_trusted_proxies_become_a_number_for_the_map(given, expected, tmp_path):
+    assert _prepared(tmp_path, TRUSTED_PROXIES=given)["TRUSTED_PROXIES"] == expected
+
+
 def _prepared(tmp_path, **env: str) -> dict[str, str]:
     script = tmp_path / "config.envsh"
     script.write_text(_startup_script())
-    names = ("DEMO_CONTROLS", "API_PUBLIC_URL", "STREAM_PUBLIC_URL", "CONNECT_SRC")
+    names = ("DEMO_CONTROLS", "API_PUBLIC_URL", "STREAM_PUBLIC_URL", "CONNECT_SRC", "TRUSTED_PROXIES")
     printed = " ".join(f'"${name}"' for name in names)
     defaults = {"API_PUBLIC_URL": "http://localhost:3000", "STREAM_PUBLIC_URL": "http://localhost:3000"}
     result = subprocess.run(

@@ -47,6 +47,30 @@ def test_behind_one_proxy_the_address_it_appended_counts_not_the_clients_own(set
 
 
 @pytest.mark.usefixtures("two_per_minute")
+def test_behind_a_load_balancer_and_nginx_each_visitor_keeps_their_own_allowance(settings):
+    proxies(settings, 2)  # TRUSTED_PROXIES=1 (the load balancer) + the bundled nginx
+    nginx = APIClient(REMOTE_ADDR="172.18.0.5")
+    # The balancer appends the visitor, nginx appends the balancer: "<client's own>, visitor, balancer".
+    first = [post(nginx, forwarded_for=f"10.9.9.{n}, 203.0.113.7, 192.0.2.10").status_code for n in range(3)]
+    assert first == [201, 201, 429]
+    assert post(nginx, forwarded_for="203.0.113.8, 192.0.2.10").status_code == 201  # another visitor
+
+
+def test_the_bundled_nginx_is_counted_on_top_of_the_operators_proxies(monkeypatch):
+    import importlib
+
+    import config.settings.security as security
+
+    monkeypatch.setenv("TRUSTED_PROXIES", "1")
+    monkeypatch.setenv("BUNDLED_PROXY_HOPS", "1")
+    try:
+        assert importlib.reload(security).TRUSTED_PROXIES == 2
+    finally:
+        monkeypatch.undo()
+        importlib.reload(security)
+
+
+@pytest.mark.usefixtures("two_per_minute")
 def test_a_refusal_says_when_to_come_back():
     client = APIClient()
     post(client), post(client)

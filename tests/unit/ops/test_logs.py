@@ -105,7 +105,11 @@ def test_plain_lines_end_with_the_correlation_id():
 
 def test_the_settings_log_json_unless_told_plain():
     handler = settings.LOGGING["handlers"]["console"]
-    assert settings.LOG_FORMAT == "json" and handler["formatter"] == "json" and handler["filters"] == ["correlation"]
+    assert (
+        settings.LOG_FORMAT == "json"
+        and handler["formatter"] == "json"
+        and handler["filters"] == ["correlation", "secrets"]
+    )
     assert logging_config(log_format="plain", level="INFO")["handlers"]["console"]["formatter"] == "plain"
     with pytest.raises(ImproperlyConfigured, match="LOG_FORMAT"):
         logging_config(log_format="xml", level="INFO")
