@@ -111,6 +111,17 @@ class EmailDeliverySerializer(serializers.Serializer):
     last_error = serializers.CharField(allow_blank=True)
 
 
+def public_owner(owner: object) -> object:
+    """A lead owner as a visitor sees it: the person's name part, not their internal mailbox."""
+    return owner.partition("@")[0] if isinstance(owner, str) else owner
+
+
+PUBLIC_MAIL_ERRORS = {
+    "RETRYING": "The mail server has not taken it yet; it is tried again.",
+    "FAILED": "It could not be sent.",
+}
+
+
 class SubmissionOutputSerializer(serializers.Serializer):
     id = serializers.UUIDField(source="submission.id")
     correlation_id = serializers.UUIDField(source="submission.correlation_id")
@@ -126,6 +137,19 @@ class SubmissionOutputSerializer(serializers.Serializer):
     workflow_status = serializers.CharField()
     email_delivery = EmailDeliverySerializer(allow_null=True, help_text="Where the confirmation stands now.")
     timeline = TimelineItemSerializer(many=True)
+
+    def to_representation(self, instance):
+        """What the token's holder (a visitor) sees: no internal mailbox of a lead owner, and no mail
+        error's wording (which names servers, or says a mailbox reached its limit); operators see
+        both in the admin."""
+        data = super().to_representation(instance)
+        for item in data["timeline"]:
+            if "owner" in item["data"]:
+                item["data"] = {**item["data"], "owner": public_owner(item["data"]["owner"])}
+        delivery = data["email_delivery"]
+        if delivery and delivery["last_error"]:
+            delivery["last_error"] = PUBLIC_MAIL_ERRORS.get(delivery["status"], "")
+        return data
 
 
 class SubmissionListItemSerializer(serializers.ModelSerializer):

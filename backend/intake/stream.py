@@ -19,10 +19,11 @@ from importlib import import_module
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
-from django.contrib.auth import SESSION_KEY, get_user_model
+from django.contrib.auth import HASH_SESSION_KEY, SESSION_KEY, get_user_model
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.utils.crypto import constant_time_compare
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -227,8 +228,11 @@ def _is_staff(session_key: str | None) -> bool:
     """Whether the API's session cookie belongs to an active staff user (this process has no auth middleware)."""
     if not session_key:
         return False
-    user_id = import_module(settings.SESSION_ENGINE).SessionStore(session_key).get(SESSION_KEY)
-    return user_id is not None and get_user_model().objects.filter(pk=user_id, is_active=True, is_staff=True).exists()
+    session = import_module(settings.SESSION_ENGINE).SessionStore(session_key)
+    user_id = session.get(SESSION_KEY)
+    user = get_user_model().objects.filter(pk=user_id, is_active=True, is_staff=True).first() if user_id else None
+    # As Django's own login check: a session made before the user's password changed no longer counts.
+    return user is not None and constant_time_compare(session.get(HASH_SESSION_KEY, ""), user.get_session_auth_hash())
 
 
 def _access_denied(key: str, token: str, session_key: str | None) -> JsonResponse | None:

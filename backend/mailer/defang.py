@@ -25,7 +25,15 @@ def _scheme(match: re.Match) -> str:
     return f"{scheme}[{separator}]"
 
 
+# Spellings a mail client (or IDNA) reads as a plain dot, and invisible characters that split a word for
+# the eye but not for a link detector: made plain, or dropped, before looking for links. ZWJ and ZWNJ
+# stay (names and emoji need them) and split nothing a link detector joins.
+_AS_DOT = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": ".", "\u2024": "."})
+_INVISIBLE = re.compile("[\u00ad\u200b\u2060\ufeff\u180e]")
+
+
 def defang(text: str) -> str:
     """`text` with every URL scheme and dotted domain broken for link detection, otherwise unchanged."""
+    text = _INVISIBLE.sub("", text.translate(_AS_DOT))
     text = _SCHEME.sub(_scheme, text)
     return _DOMAIN.sub(lambda m: m.group(1).replace(".", "[.]") + m.group(2), text)

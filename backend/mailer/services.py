@@ -2,6 +2,7 @@
 
 import logging
 import random
+import re
 import smtplib
 import threading
 from datetime import datetime, timedelta
@@ -37,6 +38,16 @@ def confirmation_message_id(submission: Submission) -> str:
     return f"<confirmation.{submission.id}@{domain}>"
 
 
+ECHO_CHARACTERS = 500  # of the visitor's message quoted back: enough to recognise it, too little to carry a payload
+
+
+def _echo(message: str) -> str:
+    """The start of the visitor's message, defanged, as the confirmation quotes it."""
+    if len(message) > ECHO_CHARACTERS:
+        message = message[:ECHO_CHARACTERS].rstrip() + " […]"
+    return defang(message)
+
+
 def confirmation_build(*, submission: Submission) -> BaseEmailMessage:
     """The rendered-on-send confirmation for a submission (HTML and text; the template escapes input).
 
@@ -46,17 +57,29 @@ def confirmation_build(*, submission: Submission) -> BaseEmailMessage:
         context={
             "name": defang(submission.name),
             "company": defang(submission.company),
-            "message": defang(submission.message),
+            "message": _echo(submission.message),
             "submission_id": str(submission.id),
         },
         headers={"Message-ID": confirmation_message_id(submission)},
     )
 
 
+_QUOTED_PAIR = re.compile(r"\\(.)")
+
+
 def recipient_key(address: str) -> str:
-    """The mailbox an address reaches, for the per-recipient limit: case and "+tag" do not make another."""
-    local, _, domain = address.strip().lower().rpartition("@")
-    return f"{local.split('+', 1)[0]}@{domain}"
+    """The mailbox an address reaches, for the per-recipient limit. Other spellings of one mailbox make
+    no other key: case, a "+tag", a quoted local part and its quoted pairs ("a\\da" is ada), and a
+    domain written in Unicode or in punycode (bücher.example is xn--bcher-kva.example)."""
+    local, _, domain = address.strip().rpartition("@")
+    if len(local) >= 2 and local[0] == local[-1] == '"':
+        local = _QUOTED_PAIR.sub(r"\1", local[1:-1])
+    domain = domain.rstrip(".")
+    try:
+        domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:  # not a name IDNA can write: keep it as typed (it is compared lower-cased)
+        pass
+    return f"{local.lower().split('+', 1)[0]}@{domain.lower()}"
 
 
 def _over_recipient_limit(delivery: EmailDelivery, now: datetime) -> bool:

@@ -53,7 +53,9 @@ STREAM_MAX_PER_CLIENT = env.int("STREAM_MAX_PER_CLIENT", default=20)
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_LOCKOUT_MINUTES", default=15))
-AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
+# An address that fails too often is locked out, whatever names it tries; a user name only together
+# with the address that failed with it (by name alone, anyone could lock the real admin out).
+AXES_LOCKOUT_PARAMETERS = ["ip_address", ["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_CLIENT_IP_CALLABLE = "config.client.client_address"
 AXES_VERBOSE = False

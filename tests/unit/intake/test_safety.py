@@ -1,9 +1,11 @@
 """Safe by default, at the API: the client address, the abuse guard, validation, the demo switch and
 the access token (findings 2, 3, 6 and 7)."""
 
+import json
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
 from rest_framework.test import APIClient
@@ -207,3 +209,27 @@ def test_the_list_of_submissions_is_for_staff_only(admin_client):
     created()
     assert "ada@example.org" not in APIClient().get("/api/submissions/").content.decode()
     assert admin_client.get("/api/submissions/").json()[0]["email"] == "ada@example.org"
+
+
+def test_the_detail_shows_no_internal_owner_mailbox_and_no_mail_error_wording(settings):
+    from events import WorkflowCompleted
+    from intake.services import event_emit
+    from mailer.models import EmailDelivery
+
+    body = created()
+    submission = Submission.objects.get(id=body["id"])
+    with transaction.atomic():
+        event_emit(
+            event=WorkflowCompleted(submission_id=body["id"], owner="alice@sales.example", crm_lead_id="c-1"),
+            correlation_id=str(submission.correlation_id),
+        )
+    reason = "not sent: 3 confirmations already went to this address in the last 24 h (CONFIRMATIONS_PER_RECIPIENT)"
+    EmailDelivery.objects.create(
+        submission=submission, recipient=submission.email, status=EmailDelivery.Status.FAILED, last_error=reason
+    )
+    shown = detail(body, token=body["access_token"]).json()
+    owners = [item["data"]["owner"] for item in shown["timeline"] if "owner" in item["data"]]
+    assert owners == ["alice"]
+    assert shown["email_delivery"]["last_error"] == "It could not be sent."
+    text = json.dumps(shown)
+    assert "sales.example" not in text and "CONFIRMATIONS_PER_RECIPIENT" not in text

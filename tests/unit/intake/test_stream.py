@@ -375,6 +375,10 @@ def test_staff_follow_any_submission_with_the_apis_session(stream_app, admin_use
     assert response.status_code == 200 and str(submission.id) in body
     forged, _ = get_stream(url, cookies={settings.SESSION_COOKIE_NAME: "forged"})
     assert forged.status_code == 401
+    admin_user.set_password("a new password")  # every session made before is void, as in the admin
+    admin_user.save()
+    stale, _ = get_stream(url, cookies={settings.SESSION_COOKIE_NAME: cookie})
+    assert stale.status_code == 401
 
 
 @pytest.mark.django_db(transaction=True)

@@ -58,6 +58,10 @@ def test_links_in_visitor_text_are_not_clickable_in_text_or_html():
         ("write to bob@mail.example.org", "write to bob@mail[.]example[.]org"),
         ("javascript:alert(1)", "javascript[:]alert(1)"),
         ("Ratio 1:2 at 10:30. Note: e.g. 3.5 units", "Ratio 1:2 at 10:30. Note: e.g. 3.5 units"),
+        ("visit phish\u3002example now", "visit phish[.]example now"),  # ideographic full stop
+        ("visit phish\uff0eexample", "visit phish[.]example"),  # full-width full stop
+        ("hxxp: ht\u00adtps://ph\u00adish.example", "hxxp: hxxps[://]phish[.]example"),  # soft hyphens
+        ("www\u200b.evil\u200b.example", "www[.]evil[.]example"),  # zero-width spaces
     ],
 )
 def test_defang_breaks_links_and_leaves_ordinary_text(typed, shown):
@@ -66,6 +70,34 @@ def test_defang_breaks_links_and_leaves_ordinary_text(typed, shown):
 
 def test_recipient_key_ignores_case_and_plus_tags():
     assert recipient_key("Victim+1@Evil.Test") == recipient_key("victim@evil.test") == "victim@evil.test"
+
+
+@pytest.mark.parametrize(
+    "spelling",
+    [
+        '"victim"@evil.test',
+        '"vic\\tim"@evil.test',
+        '"\\v\\i\\c\\t\\i\\m"@EVIL.test',
+        "victim@evil.test.",
+        '"Victim+x"@evil.test',
+    ],
+)
+def test_quoted_local_parts_and_quoted_pairs_are_the_same_mailbox(spelling):
+    assert recipient_key(spelling) == "victim@evil.test"
+
+
+def test_a_unicode_domain_and_its_punycode_are_the_same_mailbox():
+    assert (
+        recipient_key("ada@bücher.example") == recipient_key("ada@xn--bcher-kva.example") == "ada@xn--bcher-kva.example"
+    )
+    assert recipient_key("ada@BÜCHER.example") == "ada@xn--bcher-kva.example"
+
+
+def test_the_confirmation_quotes_only_the_start_of_a_long_message():
+    message = sent_for(message="x" * 4000 + "PAYLOAD")
+    html, _ = message.alternatives[0]
+    for body in (message.body, html):
+        assert "x" * 500 in body and "x" * 501 not in body and "PAYLOAD" not in body and "[…]" in body
 
 
 def test_a_mailbox_gets_at_most_the_configured_confirmations(settings):

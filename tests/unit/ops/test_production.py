@@ -86,6 +86,22 @@ def test_admin_login_is_locked_after_repeated_failures(admin_user, settings):
 
 
 @pytest.mark.django_db
+def test_failures_from_elsewhere_do_not_lock_the_real_admin_out(admin_user, settings):
+    settings.AXES_FAILURE_LIMIT = 3
+    for n in range(5):  # an attacker guessing the admin's password from one address
+        Client(REMOTE_ADDR="203.0.113.66").post("/admin/login/", {"username": "admin", "password": f"guess-{n}"})
+    assert (
+        Client(REMOTE_ADDR="203.0.113.66")
+        .post("/admin/login/", {"username": "admin", "password": "password"})
+        .status_code
+        == 429
+    )
+    admin = Client(REMOTE_ADDR="198.51.100.20")
+    signed_in = admin.post("/admin/login/?next=/admin/", {"username": "admin", "password": "password"})
+    assert signed_in.status_code == 302 and signed_in["Location"] == "/admin/"
+
+
+@pytest.mark.django_db
 def test_a_spoofed_forwarded_for_does_not_escape_the_login_lock(admin_user, settings):
     settings.AXES_FAILURE_LIMIT = 2
     settings.AXES_LOCKOUT_PARAMETERS = ["ip_address"]
