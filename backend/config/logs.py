@@ -62,6 +62,7 @@ SECRET_VALUE = re.compile(
 )
 CREDENTIALS = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]{6,}")
 REDACTED = "[redacted]"
+_STANDARD_ATTRS = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {"message", "asctime", FIELD}
 
 
 def redact(text: str) -> str:
@@ -82,8 +83,16 @@ class SecretsFilter(logging.Filter):
         clean = redact(message)
         if clean != message:
             record.msg, record.args = clean, ()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = redact(logging.Formatter().formatException(record.exc_info))
+        if record.exc_info:  # the traceback as text, redacted; formatters write exc_text when exc_info is gone
+            record.exc_text = redact(record.exc_text or logging.Formatter().formatException(record.exc_info))
+            record.exc_info = None
+        # What a call passed in `extra` is written too (django.request passes the request, whose text
+        # is its URL): each such value is written as its redacted text.
+        for name, value in list(vars(record).items()):
+            if name not in _STANDARD_ATTRS and not isinstance(value, (int, float, bool, type(None))):
+                text = str(value)
+                if redact(text) != text:
+                    setattr(record, name, redact(text))
         return True
 
 

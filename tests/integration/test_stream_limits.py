@@ -22,7 +22,7 @@ def supervisord_stream_options() -> list[str]:
     config = configparser.RawConfigParser()
     config.read(REPO / "deploy" / "supervisord.conf")
     command = config["program:stream"]["command"]
-    options = command.split(" uvicorn ", 1)[1].split()
+    options = command.split("/uvicorn ", 1)[1].split()
     options = [word for word in options if not re.match(r"^%\(ENV_", word)]
     return [word for word in options if word not in ("--host", "--port")]
 

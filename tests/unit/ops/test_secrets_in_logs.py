@@ -15,7 +15,7 @@ TOKEN = "tok_Zx81-secret_value.abc"
 @pytest.fixture
 def captured():
     """A logger configured as every process's (LOGGING), writing to a buffer."""
-    config = logging_config(log_format="plain", level="INFO")
+    config = logging_config(log_format="json", level="INFO")
     config["handlers"]["console"]["stream"] = io.StringIO()
     config["disable_existing_loggers"] = False
     logging.config.dictConfig(config)
@@ -75,3 +75,15 @@ def test_a_warning_with_a_full_url_and_an_exception_are_redacted(captured):
         log.exception("failed")
     assert TOKEN not in captured.getvalue()
     assert captured.getvalue().count(REDACTED) == 2
+
+
+def test_a_request_passed_in_extra_is_written_without_its_token(captured):
+    class Request:  # as Django's request: its text is its URL
+        def __str__(self):
+            return f"<ASGIRequest: GET '/api/submissions/1/events?access_token={TOKEN}'>"
+
+    logging.getLogger("django.request").warning(
+        "Forbidden: %s", "/api/submissions/1/events", extra={"request": Request()}
+    )
+    record_line = captured.getvalue()
+    assert "Forbidden" in record_line and TOKEN not in record_line
