@@ -22,7 +22,7 @@ import requests
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-MAILDEV = REPO / "deploy" / "smtp" / "node_modules" / ".bin" / "maildev"
+MAILDEV = REPO / "deploy" / "smtp" / "catcher.mjs"  # maildev, closed to other origins
 KAFKA_RUNNER = REPO / "deploy" / "kafka" / "broker.py"
 GUNICORN_CONFIG = REPO / "backend" / "config" / "gunicorn.py"
 # The /metrics port of each process without an HTTP server (Stack.ports name: its setting).

@@ -5,8 +5,8 @@ Every tick (RECONCILE_INTERVAL) it looks for work that made no progress for RECO
 - an event still in the outbox: the relay is woken (it publishes when Kafka takes it);
 - a submission in Kafka that no task ever picked up (no email row, no saga run): its tasks are sent
   straight to Celery, past the bridge and its dedupe, which would swallow a republished event (a
-  missing email row already RECONCILE_MAIL_HANDOFF_SECONDS after publication, when the mail queue is
-  empty: its task died with a worker);
+  missing email row already RECONCILE_MAIL_HANDOFF_SECONDS after the bridge handed the event over,
+  when the mail queue is empty: its task died with a worker);
 - an email whose retry is due, or whose worker died holding it (lease expired): sent again;
 - a saga run that stopped moving: its chain is sent again (done steps are skipped).
 
@@ -40,7 +40,7 @@ from config.celery import app as celery_app
 from config.logs import correlation_id_bound
 from config.loop import FailureClock
 from config.metrics import metrics_serve
-from intake.models import Submission
+from intake.models import Submission, TimelineEntry
 from intake.retention import BATCHES, submissions_purge
 from mailer.services import mail_due_ids
 from outbox.models import OutboxEvent
@@ -127,28 +127,37 @@ class Reconciler:
 
     def _redrive_handoffs(self, now, stalled_before, stall: int, *, mail_idle: bool) -> int:
         # A mail task claims its row within milliseconds of starting. So when the mail queue is empty, a
-        # submission published RECONCILE_MAIL_HANDOFF_SECONDS ago without an email row had its task
-        # lost with a worker that died holding it (Redis would give it back only after the visibility
-        # timeout): it is sent again then, not after the general stall time. Were the bridge merely
-        # behind, its own task would find the email claimed and do nothing.
+        # submission the bridge handed over RECONCILE_MAIL_HANDOFF_SECONDS ago without an email row had
+        # its task lost with a worker that died holding it (Redis would give it back only after the
+        # visibility timeout): it is sent again then, not after the general stall time. What the bridge
+        # has not handed over yet (it is down, or behind) waits for the stall time as before.
         mail_before = now - timedelta(seconds=settings.RECONCILE_MAIL_HANDOFF_SECONDS) if mail_idle else stalled_before
         recent = Submission.objects.filter(created_at__gt=now - LOOKBACK)
         no_mail = recent.filter(created_at__lt=max(mail_before, stalled_before), email_delivery__isnull=True)
         no_saga = recent.filter(created_at__lt=stalled_before, saga_run__isnull=True)
         orphans = set(no_mail.values_list("id", flat=True)[:BATCH]) | set(no_saga.values_list("id", flat=True)[:BATCH])
-        published = {
-            key: (event_id, published_at)
-            for key, event_id, published_at in OutboxEvent.objects.filter(
+        published = dict(
+            OutboxEvent.objects.filter(
                 key__in=[str(pk) for pk in orphans], event_type=SUBMITTED, published_at__isnull=False
-            ).values_list("key", "id", "published_at")
-        }
+            ).values_list("key", "id")
+        )
+        handed_over = dict(
+            TimelineEntry.objects.filter(
+                submission_id__in=orphans, event_type=SUBMITTED, delivered_at__isnull=False
+            ).values_list("submission_id", "delivered_at")
+        )
         sent = 0
         for submission in Submission.objects.filter(id__in=orphans).select_related("email_delivery", "saga_run"):
             key = str(submission.id)
             if key not in published:
                 continue  # not in Kafka yet: the relay's part
-            event_id, published_at = str(published[key][0]), published[key][1]
-            lost_mail = not hasattr(submission, "email_delivery") and published_at < mail_before
+            event_id = str(published[key])
+            # Handed over by the bridge that long ago, or (whatever the bridge did) stalled.
+            handed_over_at = handed_over.get(submission.id)
+            due = submission.created_at < stalled_before or (
+                handed_over_at is not None and handed_over_at < mail_before
+            )
+            lost_mail = not hasattr(submission, "email_delivery") and due
             lost_saga = not hasattr(submission, "saga_run") and submission.created_at < stalled_before
             lost_mail = lost_mail and self._first_time("handoff-mail", key, stall)  # not re-driven a moment ago
             lost_saga = lost_saga and self._first_time("handoff-saga", key, stall)

@@ -198,7 +198,8 @@ def test_the_smtp_catcher_is_built_from_local_mode_s_lock_as_a_non_root_user():
     assert re.search(r"^RUN npm ci --omit=dev\b", dockerfile, re.M)
     assert re.findall(r"^USER (\S+)", dockerfile, re.M)[-1] == "node"
     command = json.loads(re.search(r"^CMD (.+)$", dockerfile, re.M).group(1))
-    assert command[:2] == ["node", "node_modules/.bin/maildev"]
+    assert command[:2] == ["node", "catcher.mjs"]  # maildev, closed to other origins
+    assert "COPY deploy/smtp/catcher.mjs ./" in dockerfile
     assert command[command.index("--smtp") + 1] == "1025" and command[command.index("--web") + 1] == "1080"
 
 

@@ -6,6 +6,7 @@ import pytest
 from celery import Celery
 from django.utils import timezone
 
+from intake.models import TimelineEntry
 from intake.reconcile import Reconciler
 from intake.services import submission_create
 from mailer.models import EmailDelivery
@@ -114,11 +115,14 @@ def test_under_a_backlog_nothing_is_sent_again_only_the_relay_is_woken(settings)
     assert rec.celery.sent == []
 
 
-def published_seconds_ago(seconds: int):
+def published_seconds_ago(seconds: int, *, handed_over: bool = True):
+    """A submission published `seconds` ago and (unless told otherwise) handed to Celery by the bridge then."""
     submission = accepted(0, published=True)
     then = timezone.now() - timedelta(seconds=seconds)
     OutboxEvent.objects.filter(key=str(submission.id)).update(published_at=then)
     submission.__class__.objects.filter(pk=submission.pk).update(created_at=then)
+    if handed_over:
+        TimelineEntry.objects.filter(submission=submission, event_type="ContactFormSubmitted").update(delivered_at=then)
     return submission
 
 
@@ -139,3 +143,11 @@ def test_with_mail_queued_a_missing_email_row_waits_for_the_stall_time(settings)
     rec = reconciler(mail_queued=3)  # its task may be among those queued
     assert rec.run_once(stall_seconds=60)["handoffs"] == 0
     assert rec.celery.sent == []
+
+
+def test_what_the_bridge_has_not_handed_over_waits_for_the_stall_time(settings):
+    settings.RECONCILE_MAIL_HANDOFF_SECONDS = 5
+    published_seconds_ago(30, handed_over=False)  # the bridge is down: its lag shows it, nothing is lost
+    rec = reconciler()
+    assert rec.run_once(stall_seconds=60)["handoffs"] == 0
+    assert rec.run_once(stall_seconds=20)["handoffs"] == 1  # past the stall time, as ever
