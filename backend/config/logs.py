@@ -91,8 +91,9 @@ class SecretsFilter(logging.Filter):
         for name, value in list(vars(record).items()):
             if name not in _STANDARD_ATTRS and not isinstance(value, (int, float, bool, type(None))):
                 text = str(value)
-                if redact(text) != text:
-                    setattr(record, name, redact(text))
+                clean = redact(text)
+                if clean != text:
+                    setattr(record, name, clean)
         return True
 
 
