@@ -8,6 +8,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from config.sqlite import forget_deleted_pages
 from crm.auth import crm_token_valid
 from crm.faults import inject_faults
 from crm.models import CrmLead
@@ -41,6 +42,8 @@ class LeadListCreateApi(APIView):
         leads = CrmLead.objects.all()
         if "external_id" in request.query_params:
             leads = leads.filter(external_id=request.query_params["external_id"])
+        if "email" in request.query_params:  # a person's leads, for erasure
+            leads = leads.filter(email__iexact=request.query_params["email"])
         return Response({"results": CrmLeadSerializer(leads[:500], many=True).data})
 
     def post(self, request):
@@ -68,4 +71,5 @@ class LeadDetailApi(APIView):
 
     def delete(self, request, lead_id):
         get_object_or_404(CrmLead, id=lead_id).delete()
+        forget_deleted_pages()
         return Response(status=status.HTTP_204_NO_CONTENT)

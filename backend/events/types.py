@@ -2,6 +2,11 @@
 
 Changes to a version are additive (new optional fields); a breaking change is a new class with the
 next VERSION, and decoding selects on (type, version).
+
+No event carries a visitor's personal data (name, email address, company, message): whoever needs
+them reads the submission by its id. Kafka keeps what it is given until retention, and the outbox and
+timeline keep a copy; an id there leaves nothing to erase (see the README's "Erasure"). The version 1
+events that did carry them are kept below, to decode records an older release wrote.
 """
 
 import dataclasses
@@ -40,6 +45,35 @@ class Event:
 
 @dataclasses.dataclass(frozen=True)
 class ContactFormSubmitted(Event):
+    """A submission was accepted: the mailer and the workflow read it by `submission_id`."""
+
+    TYPE: ClassVar[str] = "ContactFormSubmitted"
+    VERSION: ClassVar[int] = 2
+
+
+@dataclasses.dataclass(frozen=True)
+class EmailDispatched(Event):
+    """The SMTP server accepted the confirmation (the recipient is the submission's address)."""
+
+    TYPE: ClassVar[str] = "EmailDispatched"
+    VERSION: ClassVar[int] = 2
+
+    message_id: str
+
+
+@dataclasses.dataclass(frozen=True)
+class EmailFailed(Event):
+    """The confirmation cannot be sent; `reason` never names the recipient."""
+
+    TYPE: ClassVar[str] = "EmailFailed"
+    VERSION: ClassVar[int] = 2
+
+    reason: str
+
+
+# Version 1, written by releases before erasure: personal data in the event. Decoded, never written.
+@dataclasses.dataclass(frozen=True)
+class ContactFormSubmittedV1(Event):
     TYPE: ClassVar[str] = "ContactFormSubmitted"
 
     name: str
@@ -49,7 +83,7 @@ class ContactFormSubmitted(Event):
 
 
 @dataclasses.dataclass(frozen=True)
-class EmailDispatched(Event):
+class EmailDispatchedV1(Event):
     TYPE: ClassVar[str] = "EmailDispatched"
 
     recipient: str
@@ -57,7 +91,7 @@ class EmailDispatched(Event):
 
 
 @dataclasses.dataclass(frozen=True)
-class EmailFailed(Event):
+class EmailFailedV1(Event):
     TYPE: ClassVar[str] = "EmailFailed"
 
     recipient: str
@@ -119,8 +153,11 @@ EVENT_TYPES: dict[tuple[str, int], type[Event]] = {
     (cls.TYPE, cls.VERSION): cls
     for cls in (
         ContactFormSubmitted,
+        ContactFormSubmittedV1,
         EmailDispatched,
+        EmailDispatchedV1,
         EmailFailed,
+        EmailFailedV1,
         WorkflowStepCompleted,
         WorkflowStepFailed,
         WorkflowStepCompensated,

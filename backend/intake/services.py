@@ -45,9 +45,7 @@ def submission_create(*, name: str, email: str, message: str, company: str = "",
     )
     submission.access_token = token
     event_emit(
-        event=ContactFormSubmitted(
-            submission_id=str(submission.id), name=name, email=email, company=company, message=message
-        ),
+        event=ContactFormSubmitted(submission_id=str(submission.id)),
         correlation_id=str(submission.correlation_id),
     )
     return submission

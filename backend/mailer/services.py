@@ -124,6 +124,14 @@ def _claim(submission: Submission) -> EmailDelivery | None:
     return delivery
 
 
+def without_address(text: str, address: str) -> str:
+    """`text` (an SMTP server's answer, say) with the recipient's address taken out: what goes to logs
+    and events names the submission, never the person (see the README's "Erasure")."""
+    if not address:
+        return text
+    return re.sub(re.escape(address), "<recipient>", text, flags=re.IGNORECASE)
+
+
 def smtp_failure_is_permanent(exc: Exception) -> bool:
     """A 5xx answer about this message or recipient is final; no answer, a time-out or a 4xx is not."""
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
@@ -156,7 +164,12 @@ def _record_failure(delivery: EmailDelivery, exc: Exception, causation_id: str |
         )
     outbox_notify(str(delivery.submission_id))  # no event, but the live view shows the next attempt
     EMAILS.labels("retrying").inc()
-    logger.warning("mail to %s not sent (%s); next attempt at %s", delivery.recipient, reason, next_attempt)
+    logger.warning(
+        "mail of submission %s not sent (%s); next attempt at %s",
+        delivery.submission_id,
+        without_address(reason, delivery.recipient),
+        next_attempt,
+    )
     return {"sent": False, "status": EmailDelivery.Status.RETRYING, "next_attempt_at": next_attempt.isoformat()}
 
 
@@ -176,7 +189,7 @@ def _record_unknown_outcome(delivery: EmailDelivery, exc: SendOutcomeUnknown) ->
         )
     outbox_notify(str(delivery.submission_id))
     EMAILS.labels("outcome_unknown").inc()
-    logger.warning("mail to %s: %s", delivery.recipient, reason)
+    logger.warning("mail of submission %s: %s", delivery.submission_id, without_address(reason, delivery.recipient))
     return {"sent": False, "status": EmailDelivery.Status.RETRYING, "next_attempt_at": next_attempt.isoformat()}
 
 
@@ -244,7 +257,7 @@ def _send_and_note(message: BaseEmailMessage, submission: Submission) -> None:
     try:
         _marks().set(f"{SENT_MARK_PREFIX}{submission.id}", 1, ex=SENT_MARK_TTL)
     except redis.RedisError as exc:
-        logger.warning("mail to %s sent; its mark was not written (%s)", submission.email, exc)
+        logger.warning("mail of submission %s sent; its mark was not written (%s)", submission.id, exc)
 
 
 def _accepted_before(submission_id) -> bool:
@@ -296,11 +309,7 @@ def _send_claimed(delivery: EmailDelivery, submission: Submission, causation_id:
             next_attempt_at=None,
         )
         event_emit(
-            event=EmailDispatched(
-                submission_id=str(submission.id),
-                recipient=submission.email,
-                message_id=message_id,
-            ),
+            event=EmailDispatched(submission_id=str(submission.id), message_id=message_id),
             correlation_id=str(submission.correlation_id),
             causation_id=causation_id,
         )
@@ -343,7 +352,7 @@ def confirmation_mark_failed(*, submission_id: str, reason: str, causation_id: s
     )
     if updated:
         event_emit(
-            event=EmailFailed(submission_id=str(submission.id), recipient=submission.email, reason=reason[:500]),
+            event=EmailFailed(submission_id=str(submission.id), reason=without_address(reason, submission.email)[:500]),
             correlation_id=str(submission.correlation_id),
             causation_id=causation_id,
         )

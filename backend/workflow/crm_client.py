@@ -55,13 +55,26 @@ def crm_lead_create(
 
 def crm_lead_delete_by_external_id(*, external_id: str) -> int:
     """Delete every lead made for this external id; return how many there were."""
-    response = _request("GET", "/leads/", params={"external_id": external_id})
-    if response.status_code != 200:
-        raise CrmError(f"CRM answered {response.status_code} to a lead search")
+    return _delete_found({"external_id": external_id})
+
+
+def crm_leads_delete_by_email(*, email: str) -> int:
+    """Delete every lead of this address (any letter case), whoever made it; return how many there were."""
+    return _delete_found({"email": email})
+
+
+def _delete_found(params: dict) -> int:
+    """Delete what a lead search finds, page after page (a search returns at most 500)."""
     deleted = 0
-    for lead in response.json()["results"]:
-        gone = _request("DELETE", f"/leads/{lead['id']}/")
-        if gone.status_code not in (204, 404):
-            raise CrmError(f"CRM answered {gone.status_code} to a delete")
-        deleted += gone.status_code == 204
-    return deleted
+    while True:
+        response = _request("GET", "/leads/", params=params)
+        if response.status_code != 200:
+            raise CrmError(f"CRM answered {response.status_code} to a lead search")
+        leads = response.json()["results"]
+        if not leads:
+            return deleted
+        for lead in leads:
+            gone = _request("DELETE", f"/leads/{lead['id']}/")
+            if gone.status_code not in (204, 404):
+                raise CrmError(f"CRM answered {gone.status_code} to a delete")
+            deleted += gone.status_code == 204

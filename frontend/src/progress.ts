@@ -193,7 +193,8 @@ export function deriveProgress(state: SubmissionState): Progress {
   const sent = first("EmailDispatched");
   const emailFailed = first("EmailFailed");
   if (sent) {
-    const to = text(sent.data?.recipient);
+    // Version 2 of the event names no one (no personal data on Kafka); the submission has the address.
+    const to = text(sent.data?.recipient) ?? text(state.email);
     steps.push(makeStep("email", "Email sent", "done", sent.time, to ? `To ${to}` : null));
   } else if (emailFailed) {
     const reason = text(emailFailed.data?.reason) ?? "No reason given";

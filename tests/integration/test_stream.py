@@ -56,8 +56,7 @@ def release(stack, submission_id: str) -> None:
         "from intake.models import Submission\n"
         "from intake.services import event_emit\n"
         f"s = Submission.objects.get(id='{submission_id}')\n"
-        "event = ContactFormSubmitted(submission_id=str(s.id), name=s.name, email=s.email, company=s.company,"
-        " message=s.message)\n"
+        "event = ContactFormSubmitted(submission_id=str(s.id))\n"
         "with transaction.atomic():\n"
         "    event_emit(event=event, correlation_id=str(s.correlation_id))\n",
     )

@@ -31,6 +31,7 @@ INSTALLED_APPS = [
     "mailer",
     "workflow",
     "crm",
+    "pipeline",
     "console",
 ]
 
@@ -91,7 +92,11 @@ def database_config(url: str, default_sqlite) -> dict:
         # transaction waits for the lock.
         config["ENGINE"] = "config.sqlite"
         config["OPTIONS"] = {
-            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+            "init_command": (
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000; "
+                # What is deleted is overwritten, not left in free pages (erasure, retention).
+                "PRAGMA secure_delete=ON;"
+            ),
             "transaction_mode": "IMMEDIATE",
             "timeout": 20,
         }

@@ -34,7 +34,7 @@ const submitted = () =>
   entry(
     "ContactFormSubmitted",
     "2025-03-01T10:00:00.000100Z",
-    { submission_id: SUBMISSION_ID, name: "Ada Lovelace", email: "ada@example.com", company: "Engines Ltd", message: "Hello" },
+    { submission_id: SUBMISSION_ID },
     "2025-03-01T10:00:00.350000Z",
   );
 
@@ -84,7 +84,7 @@ export function completedRun(): SubmissionState {
       submitted(),
       entry("WorkflowStepCompleted", "2025-03-01T10:00:00.500000Z", { step: "tag_lead", result: { tags: ["web-form", "company"] } }),
       entry("WorkflowStepCompleted", "2025-03-01T10:00:00.650000Z", { step: "assign_owner", result: { owner: "grace" } }),
-      entry("EmailDispatched", "2025-03-01T10:00:00.900000Z", { recipient: "ada@example.com", message_id: "<m1@example.com>" }),
+      entry("EmailDispatched", "2025-03-01T10:00:00.900000Z", { message_id: "<m1@example.com>" }),
       entry("WorkflowStepCompleted", "2025-03-01T10:00:02.100000Z", { step: "create_crm_lead", result: { crm_lead_id: "CRM-0042" } }),
       entry("WorkflowCompleted", "2025-03-01T10:00:02.250000Z", { owner: "grace", crm_lead_id: "CRM-0042", tags: ["web-form", "company"] }),
     ],
@@ -101,7 +101,7 @@ export function compensatedRun(): SubmissionState {
     timeline: [
       submitted(),
       entry("WorkflowStepCompleted", "2025-03-01T10:00:00.500000Z", { step: "tag_lead", result: { tags: ["web-form"] } }),
-      entry("EmailDispatched", "2025-03-01T10:00:00.600000Z", { recipient: "ada@example.com", message_id: "<m2@example.com>" }),
+      entry("EmailDispatched", "2025-03-01T10:00:00.600000Z", { message_id: "<m2@example.com>" }),
       entry("WorkflowStepCompleted", "2025-03-01T10:00:00.650000Z", { step: "assign_owner", result: { owner: "grace" } }),
       entry("WorkflowStepFailed", "2025-03-01T10:00:03.000000Z", { step: "create_crm_lead", reason: "CRM answered 503 Service Unavailable" }),
       entry("WorkflowStepCompensated", "2025-03-01T10:00:03.100000Z", { step: "create_crm_lead" }),
@@ -138,7 +138,7 @@ export function emailFailedRun(): SubmissionState {
     email_status: "FAILED",
     timeline: run.timeline.map((item) =>
       item.type === "EmailDispatched"
-        ? { ...item, type: "EmailFailed", data: { recipient: "ada@example.com", reason: "SMTPConnectError: refused" } }
+        ? { ...item, type: "EmailFailed", data: { reason: "SMTPConnectError: refused" } }
         : item,
     ),
   };
@@ -154,7 +154,7 @@ export function compensationFailedRun(): SubmissionState {
     timeline: [
       submitted(),
       entry("WorkflowStepCompleted", "2025-03-01T10:00:00.500000Z", { step: "tag_lead", result: { tags: ["web-form"] } }),
-      entry("EmailDispatched", "2025-03-01T10:00:00.600000Z", { recipient: "ada@example.com", message_id: "<m4@example.com>" }),
+      entry("EmailDispatched", "2025-03-01T10:00:00.600000Z", { message_id: "<m4@example.com>" }),
       entry("WorkflowStepCompleted", "2025-03-01T10:00:00.650000Z", { step: "assign_owner", result: { owner: "grace" } }),
       entry("WorkflowStepFailed", "2025-03-01T10:00:03.000000Z", { step: "create_crm_lead", reason: "CRM answered 422" }),
       entry("WorkflowStepCompensated", "2025-03-01T10:00:03.200000Z", { step: "assign_owner" }),

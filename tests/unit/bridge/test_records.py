@@ -72,7 +72,7 @@ class FakeRedis:
 
 
 def submitted_value(submission_id: str = "s-1") -> tuple[str, bytes]:
-    event = ContactFormSubmitted(submission_id=submission_id, name="n", email="e@x.org", message="m")
+    event = ContactFormSubmitted(submission_id=submission_id)
     envelope = make_envelope(event, source="urn:test", correlation_id="c")
     return envelope.id, encode(envelope)
 

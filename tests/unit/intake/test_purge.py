@@ -41,7 +41,7 @@ def submission(age_days: float, *, email=SENT, saga=COMPLETED, published: bool =
         if email is not None:
             EmailDelivery.objects.create(submission=sub, recipient=sub.email, status=email)
             event_emit(
-                event=EmailDispatched(submission_id=key, recipient=sub.email, message_id="<m>"),
+                event=EmailDispatched(submission_id=key, message_id="<m>"),
                 correlation_id=correlation,
             )
         if saga is not None:

@@ -295,7 +295,7 @@ def test_a_finished_submission_streams_its_state_once_with_cors_and_no_caching(s
     submission = SubmissionFactory()
     token = access_token_for(submission)
     for event in (
-        EmailDispatched(submission_id=str(submission.id), recipient="r", message_id="m"),
+        EmailDispatched(submission_id=str(submission.id), message_id="m"),
         WorkflowCompleted(submission_id=str(submission.id), owner="o", crm_lead_id="1"),
     ):
         timeline_record(envelope=make_envelope(event, source="t", correlation_id=str(submission.correlation_id)))
@@ -328,7 +328,7 @@ def test_an_oversized_body_gets_a_json_413_in_the_event_loop_too(stream_app):
 def finished_submission():
     submission = SubmissionFactory()
     for event in (
-        EmailDispatched(submission_id=str(submission.id), recipient="r", message_id="m"),
+        EmailDispatched(submission_id=str(submission.id), message_id="m"),
         WorkflowCompleted(submission_id=str(submission.id), owner="o", crm_lead_id="1"),
     ):
         timeline_record(envelope=make_envelope(event, source="t", correlation_id=str(submission.correlation_id)))
