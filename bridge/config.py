@@ -23,6 +23,7 @@ class BridgeConfig:
     celery_broker_url: str = "redis://127.0.0.1:6379/0"
     redis_url: str = "redis://127.0.0.1:6379/0"
     dedupe_ttl_seconds: int = 7 * 24 * 3600
+    retention_hours: float = 168.0
 
     @classmethod
     def from_env(cls) -> "BridgeConfig":
@@ -43,4 +44,5 @@ class BridgeConfig:
             celery_broker_url=broker,
             redis_url=env.str("REDIS_URL", default="") or broker,
             dedupe_ttl_seconds=env.int("BRIDGE_DEDUPE_TTL_SECONDS", default=cls.dedupe_ttl_seconds),
+            retention_hours=env.float("KAFKA_RETENTION_HOURS", default=cls.retention_hours),
         )

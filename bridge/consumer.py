@@ -236,7 +236,11 @@ class Bridge:
         self.lag_labels = set(lags)
 
     def run_forever(self) -> None:
-        ensure_topics(self.config.bootstrap_servers, topic_layout(self.config.topic, self.config.num_partitions))
+        ensure_topics(
+            self.config.bootstrap_servers,
+            topic_layout(self.config.topic, self.config.num_partitions),
+            retention_hours=self.config.retention_hours,
+        )
         self.consumer.subscribe([self.config.topic])
         logger.info("bridge started: %s, group %s", self.config.topic, self.config.group_id)
         try:

@@ -28,7 +28,11 @@ class DeadLetters:
         # structured mode (the reasons are not `ce_` headers). The old relay's `ce_id`/`ce_type` are
         # not copied: with them a client would read the record in binary mode, and find no source.
         headers += [(name, value) for name, value in msg.headers() or [] if name.lower() == CONTENT_TYPE_HEADER]
-        self.producer.produce(dlq_topic(msg.topic()), key=msg.key(), value=msg.value(), headers=headers)
+        # The original's time goes with it: a parked record is kept no longer than the record itself.
+        _, created = msg.timestamp()
+        self.producer.produce(
+            dlq_topic(msg.topic()), key=msg.key(), value=msg.value(), headers=headers, timestamp=max(created, 0)
+        )
         if self.producer.flush(10) != 0:
             raise RuntimeError("the dead-letter record was not confirmed by Kafka")
         logger.warning("parked %s[%d]@%d in the DLQ: %s", msg.topic(), msg.partition(), msg.offset(), reason)

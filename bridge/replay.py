@@ -55,7 +55,12 @@ def replay_dead_letters(config: BridgeConfig, *, limit: int | None = None, timeo
             target = headers.get("dlq_source_topic", config.topic.encode()).decode()
             origin = f"{msg.partition()}@{msg.offset()}".encode()
             replayed_headers = [*record_headers(), ("dlq_replayed_from", origin)]
-            producer.produce(target, key=msg.key(), value=msg.value(), headers=replayed_headers)
+            # With its own time: a replayed record leaves the topic when the original would have,
+            # not a whole retention after the replay.
+            _, created = msg.timestamp()
+            producer.produce(
+                target, key=msg.key(), value=msg.value(), headers=replayed_headers, timestamp=max(created, 0)
+            )
             if producer.flush(10) != 0:
                 raise RuntimeError("a replayed record was not confirmed by Kafka; nothing more was committed")
             consumer.commit(offsets=[TopicPartition(source, msg.partition(), msg.offset() + 1)], asynchronous=False)

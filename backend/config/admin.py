@@ -30,3 +30,22 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+def admin_login_records_purge(*, older_than, dry_run: bool = False) -> int:
+    """Forget who tried to sign in to the admin (django-axes keeps an address, a username and a
+    browser per attempt, for ever by default): log rows older than `older_than`, and failed attempts
+    whose lockout is over. Return how many rows were (or would be) deleted."""
+    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+    from django.conf import settings
+    from django.utils import timezone
+
+    lockout_over = timezone.now() - settings.AXES_COOLOFF_TIME
+    old = [
+        AccessLog.objects.filter(attempt_time__lt=older_than),
+        AccessFailureLog.objects.filter(attempt_time__lt=older_than),
+        AccessAttempt.objects.filter(attempt_time__lt=lockout_over),
+    ]
+    if dry_run:
+        return sum(queryset.count() for queryset in old)
+    return sum(queryset.delete()[0] for queryset in old)

@@ -80,6 +80,7 @@ DEFAULTS: dict[str, str] = {
     "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092",
     "KAFKA_TOPIC": "events.contact_form",
     "KAFKA_NUM_PARTITIONS": "3",
+    "KAFKA_RETENTION_HOURS": "168",
     "KAFKA_REPLICATION_FACTOR": "1",
     "KAFKA_CONSUMER_GROUP": "bridge",
     "KAFKA_GROUP_INSTANCE_ID": "",
@@ -130,6 +131,7 @@ DEFAULTS: dict[str, str] = {
     "FROM_EMAIL": "noreply@event-driven-poc.com",
     "SITE_NAME": "Event-driven intake",
     "MAILDEV_WEB_PORT": "1080",
+    "SMTP_CATCHER_RETENTION_HOURS": "24",
     # CRM
     "CRM_PORT": "8001",
     "CRM_API_TIMEOUT": "5",

@@ -1,7 +1,13 @@
 """The Kafka topics of the event stream and their explicit creation (never auto-creation)."""
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic
+
+# How long a record stays: retention (KAFKA_RETENTION_HOURS), counted once its segment is closed,
+# which happens after at most a day. Without segment.ms a quiet topic's segment stays open for
+# Kafka's default seven days, and a record then outlives the retention by that much.
+DEFAULT_RETENTION_HOURS = 168.0
+MAX_SEGMENT_HOURS = 24.0
 
 
 def dlq_topic(topic: str) -> str:
@@ -14,24 +20,41 @@ def topic_layout(topic: str, partitions: int) -> dict[str, int]:
     return {topic: partitions, dlq_topic(topic): 1}
 
 
+def retention_configs(retention_hours: float) -> dict[str, str]:
+    """Topic configs that bound how long any record is kept: at most retention plus one segment."""
+    retention_ms = int(retention_hours * 3_600_000)
+    return {"retention.ms": str(retention_ms), "segment.ms": str(min(retention_ms, int(MAX_SEGMENT_HOURS * 3_600_000)))}
+
+
 def ensure_topics(
-    bootstrap_servers: str, topics: dict[str, int], *, replication: int = 1, timeout: float = 15.0
+    bootstrap_servers: str,
+    topics: dict[str, int],
+    *,
+    replication: int = 1,
+    retention_hours: float = DEFAULT_RETENTION_HOURS,
+    timeout: float = 15.0,
 ) -> None:
-    """Create the topics (name → partitions) that do not exist yet; existing ones are left alone."""
+    """Create the topics (name → partitions) that do not exist yet, and give every one of them the
+    retention; the partitions of an existing topic are left alone."""
     admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    configs = retention_configs(retention_hours)
     existing = admin.list_topics(timeout=timeout).topics
     wanted = [
-        NewTopic(name, num_partitions=count, replication_factor=replication)
+        NewTopic(name, num_partitions=count, replication_factor=replication, config=configs)
         for name, count in topics.items()
         if name not in existing
     ]
-    if not wanted:
-        return
     # Keep the admin client referenced until every future resolves (it is torn down otherwise).
-    futures = admin.create_topics(wanted, operation_timeout=timeout)
+    futures = admin.create_topics(wanted, operation_timeout=timeout) if wanted else {}
     for future in futures.values():
         try:
             future.result(timeout=timeout)
         except KafkaException as exc:
             if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise
+    # Topics made before (by an older release, or by hand) get the retention too; setting it again is harmless.
+    entries = [ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET) for key, value in configs.items()]
+    resources = [ConfigResource(ConfigResource.Type.TOPIC, name, incremental_configs=entries) for name in existing]
+    resources = [resource for resource in resources if resource.name in topics]
+    for future in (admin.incremental_alter_configs(resources) if resources else {}).values():
+        future.result(timeout=timeout)

@@ -19,8 +19,9 @@ races the original does no harm. `manage.py redrive` runs one tick with a chosen
 Every PURGE_INTERVAL (the first time PURGE_FIRST_DELAY after start) it also deletes finished
 submissions older than DATA_RETENTION_DAYS (intake/retention.py). A tick purges at most
 PURGE_BATCHES_PER_TICK batches, so re-drives are not held up: a larger backlog is purged over the next
-ticks. A failed purge is logged and tried again an interval later. (The mock CRM's own database is
-purged by `manage.py purge --settings config.settings.crm_server` from cron.)
+ticks. A failed purge is logged and tried again an interval later. The same purge forgets the
+admin's old sign-in records (django-axes). The mock CRM's own database is purged by the CRM's
+server process itself (crm/retention.py).
 """
 
 import json
@@ -36,6 +37,7 @@ from django.db import close_old_connections
 from django.utils import timezone
 from prometheus_client import Counter, Gauge
 
+from config.admin import admin_login_records_purge
 from config.celery import app as celery_app
 from config.logs import correlation_id_bound
 from config.loop import FailureClock
@@ -216,6 +218,10 @@ class Reconciler:
         except Exception:  # a locked or missing database: the next interval tries again
             logger.exception("purge failed; trying again in %.0f s", settings.PURGE_INTERVAL)
             return None
+        try:
+            counts["axes"] = admin_login_records_purge(older_than=older_than)
+        except Exception:
+            logger.exception("purge of admin sign-in records failed; trying again in %.0f s", settings.PURGE_INTERVAL)
         purged = counts[Submission._meta.label]
         if purged >= PURGE_BATCH * PURGE_BATCHES_PER_TICK:
             self.next_purge_at = now  # every batch was full: a backlog, purged on at the next tick

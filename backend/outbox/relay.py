@@ -245,6 +245,7 @@ class Relay:
             settings.KAFKA_BOOTSTRAP_SERVERS,
             topic_layout(settings.KAFKA_TOPIC, settings.KAFKA_NUM_PARTITIONS),
             replication=settings.KAFKA_REPLICATION_FACTOR,
+            retention_hours=settings.KAFKA_RETENTION_HOURS,
         )
         self.topics_ready = True
 

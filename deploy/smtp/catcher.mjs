@@ -32,14 +32,19 @@ const argument = (name, fallback) => {
   return at >= 0 && at + 1 < process.argv.length ? process.argv[at + 1] : fallback;
 };
 const api = `http://${argument("--web-ip", "127.0.0.1")}:${argument("--web", "1080")}`;
+// The API asks for the UI's password when maildev has one (MAILDEV_WEB_USER / MAILDEV_WEB_PASS).
+const user = process.env.MAILDEV_WEB_USER ?? "";
+const auth = user
+  ? { Authorization: `Basic ${Buffer.from(`${user}:${process.env.MAILDEV_WEB_PASS ?? ""}`).toString("base64")}` }
+  : {};
 
 async function forgetOldMail() {
   const cutoff = Date.now() - retentionHours * 3600 * 1000;
   try {
-    const emails = await (await fetch(`${api}/api/email`)).json();
+    const emails = await (await fetch(`${api}/api/email`, { headers: auth })).json();
     const old = emails.filter((email) => new Date(email.time).getTime() < cutoff);
     for (const email of old) {
-      await fetch(`${api}/api/email/${encodeURIComponent(email.id)}`, { method: "DELETE" });
+      await fetch(`${api}/api/email/${encodeURIComponent(email.id)}`, { method: "DELETE", headers: auth });
     }
     if (old.length) console.log(`Retention: deleted ${old.length} message(s) older than ${retentionHours} h`);
   } catch (error) {

@@ -6,6 +6,8 @@ KAFKA_BOOTSTRAP_SERVERS = env.str("KAFKA_BOOTSTRAP_SERVERS", default="127.0.0.1:
 KAFKA_TOPIC = env.str("KAFKA_TOPIC", default="events.contact_form")
 KAFKA_NUM_PARTITIONS = env.int("KAFKA_NUM_PARTITIONS", default=3)
 KAFKA_REPLICATION_FACTOR = env.int("KAFKA_REPLICATION_FACTOR", default=1)
+# Hours a record stays on the topic and its DLQ (plus at most a day, until its segment closes).
+KAFKA_RETENTION_HOURS = env.float("KAFKA_RETENTION_HOURS", default=168.0)
 EVENT_SOURCE = env.str("EVENT_SOURCE", default="urn:intake:backend")
 
 # The relay wakes on a Redis notification sent after each outbox commit; the poll is only the

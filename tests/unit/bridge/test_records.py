@@ -23,9 +23,13 @@ STRUCTURED = ("content-type", b"application/cloudevents+json")
 class FakeMessage:
     """A consumed record, as confluent-kafka hands it over."""
 
-    def __init__(self, value, headers, key=b"s-1", topic=TOPIC, partition=0, offset=7):
+    def __init__(self, value, headers, key=b"s-1", topic=TOPIC, partition=0, offset=7, created_ms=1_700_000_000_000):
         self._value, self._headers, self._key = value, headers, key
         self._topic, self._partition, self._offset = topic, partition, offset
+        self._created_ms = created_ms
+
+    def timestamp(self):
+        return (1, self._created_ms)  # TIMESTAMP_CREATE_TIME
 
     def value(self):
         return self._value
@@ -53,8 +57,10 @@ class RecordingProducer:
     def __init__(self, config=None):
         self.records = []
 
-    def produce(self, topic, key=None, value=None, headers=None):
-        self.records.append(SimpleNamespace(topic=topic, key=key, value=value, headers=list(headers or [])))
+    def produce(self, topic, key=None, value=None, headers=None, timestamp=0):
+        self.records.append(
+            SimpleNamespace(topic=topic, key=key, value=value, headers=list(headers or []), timestamp=timestamp)
+        )
 
     def flush(self, timeout=None):
         return 0
@@ -110,6 +116,7 @@ def test_a_parked_cloudevent_keeps_its_content_type_next_to_the_reason():
     assert headers["dlq_reason"] == b"no route: test" and headers["dlq_source_topic"] == TOPIC.encode()
     assert (headers["dlq_source_partition"], headers["dlq_source_offset"]) == (b"0", b"7")
     assert headers["content-type"] == STRUCTURED[1]
+    assert parked.timestamp == 1_700_000_000_000  # its first time: kept no longer than the original
     # Still a CloudEvent to an operator's client: the reason headers do not change its mode.
     assert ce_kafka.from_kafka_event(as_kafka_message(parked)).get_subject() == "s-1"
 
@@ -166,4 +173,5 @@ def test_a_replayed_record_goes_back_in_structured_mode_whatever_it_was_parked_w
     [replayed] = producer.records
     assert (replayed.topic, replayed.key, replayed.value) == (TOPIC, b"s-1", value)
     assert replayed.headers == [STRUCTURED, ("dlq_replayed_from", b"0@0")]
+    assert replayed.timestamp == 1_700_000_000_000  # not re-stamped: retention counts from the first time
     assert ce_kafka.from_kafka_event(as_kafka_message(replayed)).get_id() == event_id

@@ -140,7 +140,7 @@ def test_third_party_processes_get_the_settings_they_use_and_not_the_secrets_of_
         "DEMO_CONTROLS": "${DEMO_CONTROLS:-false}",
         "TRUSTED_PROXIES": "${TRUSTED_PROXIES:-0}",
     }
-    assert set(environment("smtp")) == {"MAILDEV_WEB_USER", "MAILDEV_WEB_PASS"}
+    assert set(environment("smtp")) == {"MAILDEV_WEB_USER", "MAILDEV_WEB_PASS", "SMTP_CATCHER_RETENTION_HOURS"}
 
 
 @pytest.mark.parametrize("service", [name for name in SERVICES if name != "migrate"])
