@@ -9,12 +9,12 @@ import logging
 import signal
 
 import environ
-from prometheus_client import start_http_server
 from pythonjsonlogger.json import JsonFormatter
 
 from bridge.config import BridgeConfig
 from bridge.consumer import Bridge, CorrelationIdFilter
 from bridge.replay import replay_dead_letters
+from common.metrics_http import metrics_http_start
 
 logger = logging.getLogger("bridge")
 
@@ -39,12 +39,12 @@ def configure_logging(level: str, log_format: str) -> None:
     logging.basicConfig(level=level, handlers=[handler], force=True)
 
 
-def serve_metrics(host: str, port: int) -> None:
+def serve_metrics(host: str, port: int, allowed_hosts: tuple[str, ...]) -> None:
     """/metrics on host:port from a thread (0: none); a taken port is logged, not fatal."""
     if not port:
         return
     try:
-        start_http_server(port, addr=host)
+        metrics_http_start(port, host, allowed_hosts=allowed_hosts)
     except OSError as exc:
         logger.warning("bridge: metrics not served on %s:%d (%s)", host, port, exc)
         return
@@ -68,7 +68,7 @@ def main() -> None:
     port = env.int("METRICS_PORT_BRIDGE", default=9102)
     if port:  # replica N on one host: port + 100 × N (config/settings/observability.py)
         port += 100 * env.int("METRICS_REPLICA", default=0)
-    serve_metrics(env.str("BIND_HOST", default="127.0.0.1"), port)
+    serve_metrics(env.str("BIND_HOST", default="127.0.0.1"), port, tuple(env.list("METRICS_ALLOWED_HOSTS", default=[])))
     bridge = Bridge(config)
 
     def stop(_signum, _frame):

@@ -45,6 +45,7 @@ DEFAULTS: dict[str, str] = {
     "STREAM_MAX_VIEWERS": "5000",
     "FRONTEND_PORT": "3000",
     "BIND_HOST": "127.0.0.1",
+    "METRICS_ALLOWED_HOSTS": "",
     "API_WORKERS": "2",
     "DJANGO_DEBUG": "false",
     "DJANGO_ALLOWED_HOSTS": "localhost,127.0.0.1,[::1]",

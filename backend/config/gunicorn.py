@@ -59,11 +59,14 @@ def when_ready(server) -> None:
     (Django answers such a Host header with 400). 0 (local default): /metrics on the API's port only."""
     port = int(os.environ.get("METRICS_PORT_API") or 0)
     if port:
-        from prometheus_client import CollectorRegistry, start_http_server
+        from prometheus_client import CollectorRegistry
+
+        from common.metrics_http import metrics_http_start
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        start_http_server(port, addr=os.environ.get("BIND_HOST", "127.0.0.1"), registry=registry)
+        allowed = tuple(os.environ.get("METRICS_ALLOWED_HOSTS", "").split(","))
+        metrics_http_start(port, os.environ.get("BIND_HOST", "127.0.0.1"), registry=registry, allowed_hosts=allowed)
 
 
 class JsonLogger(glogging.Logger):

@@ -13,8 +13,10 @@ backlog are computed when a scrape asks for them (or by a loop that queries anyw
 import logging
 
 from django.conf import settings
-from prometheus_client import REGISTRY, Counter, Histogram, start_http_server
+from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.registry import Collector
+
+from common.metrics_http import metrics_http_start
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +68,7 @@ def metrics_serve(port: int, *, what: str, collectors: tuple[Collector, ...] = (
         except ValueError:  # registered by an earlier call in this process
             pass
     try:
-        start_http_server(port, addr=settings.BIND_HOST)
+        metrics_http_start(port, settings.BIND_HOST, allowed_hosts=settings.METRICS_ALLOWED_HOSTS)
     except OSError as exc:
         logger.warning("%s: metrics not served on %s:%d (%s)", what, settings.BIND_HOST, port, exc)
         return False

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.validators import RegexValidator
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import ParseError, Throttled, UnsupportedMediaType, ValidationError
 from rest_framework.permissions import AllowAny, BasePermission
@@ -27,9 +27,9 @@ NOT_BLANK = RegexValidator(r"\S", message="This field may not be blank.")
 TEXT_RULES = "Trimmed; must keep a character that is not whitespace. No control characters, no bidi overrides."
 
 
-@extend_schema_field({"type": "string", "maxLength": 0})
-class HoneypotField(serializers.CharField):
-    """A field people never see, so never fill: the schema says it stays empty, as the API requires."""
+# The honeypot: a field the form hides from people, so only a robot fills it. It is read from the
+# raw body and named nowhere in the schema, so a robot that reads the schema finds no trap to avoid.
+HONEYPOT = "website"
 
 
 class SubmissionInputSerializer(serializers.Serializer):
@@ -51,14 +51,6 @@ class SubmissionInputSerializer(serializers.Serializer):
         validators=[NOT_BLANK, no_control_characters_multiline],
         help_text=f"{TEXT_RULES} Line breaks and tabs are fine.",
     )
-    website = HoneypotField(
-        required=False,
-        allow_blank=True,
-        default="",
-        write_only=True,
-        trim_whitespace=False,
-        help_text="Honeypot: hidden from people by the form, so it stays empty; a request that fills it is refused.",
-    )
     demo_fail_at = serializers.ChoiceField(
         choices=Submission.FailAt.choices,
         required=False,
@@ -68,19 +60,15 @@ class SubmissionInputSerializer(serializers.Serializer):
         "the server runs with DEMO_CONTROLS.",
     )
 
-    def validate_website(self, value: str) -> str:
-        if value:
-            raise serializers.ValidationError("Leave this field empty.")
-        return value
+    def to_internal_value(self, data):
+        if hasattr(data, "get") and data.get(HONEYPOT) not in (None, ""):
+            raise serializers.ValidationError({HONEYPOT: ["Leave this field empty."]})
+        return super().to_internal_value(data)
 
     def validate_demo_fail_at(self, value: str) -> str:
         if value and not settings.DEMO_CONTROLS:
             raise serializers.ValidationError("Demo controls are disabled on this server.")
         return value
-
-    def validate(self, attrs: dict) -> dict:
-        attrs.pop("website", None)  # the empty honeypot is no part of the submission
-        return attrs
 
 
 class SubmissionCreatedSerializer(serializers.Serializer):
@@ -173,7 +161,6 @@ class SubmissionInvalidSerializer(serializers.Serializer):
     email = _messages()
     company = _messages()
     message = _messages()
-    website = _messages()
     demo_fail_at = _messages()
     non_field_errors = _messages()  # a body that is not an object
     detail = serializers.CharField(required=False, help_text="A body that could not be parsed.")
@@ -204,7 +191,7 @@ def rejection_reason(exc: Exception) -> str | None:
     if isinstance(exc, Throttled):
         return "throttled"
     if isinstance(exc, ValidationError):
-        return "honeypot" if isinstance(exc.detail, dict) and "website" in exc.detail else "validation"
+        return "honeypot" if isinstance(exc.detail, dict) and HONEYPOT in exc.detail else "validation"
     if isinstance(exc, (ParseError, UnsupportedMediaType)):
         return "validation"
     return None

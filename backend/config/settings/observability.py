@@ -10,6 +10,9 @@ from config.settings.celery import CELERY_TASK_DEFAULT_QUEUE, CELERY_TASK_ROUTES
 
 # Where the processes listen (local mode: loopback; a container that is scraped from outside: 0.0.0.0).
 BIND_HOST = env.str("BIND_HOST", default="127.0.0.1")
+# Host names a metrics port answers besides IP addresses and localhost (common/metrics_http.py: no
+# other name, so a page cannot rebind its own name to this host and read the numbers).
+METRICS_ALLOWED_HOSTS = tuple(env.list("METRICS_ALLOWED_HOSTS", default=[]))
 
 # Replica N of a scaled process on one host (supervisord's mailer-N, workflow-agent-N, bridge-N: its
 # command line sets METRICS_REPLICA=N) serves on its port + METRICS_PORT_STRIDE × N, so that no two

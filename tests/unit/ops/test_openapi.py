@@ -1,6 +1,7 @@
 """The OpenAPI schema lists every answer the API gives, and the answers match it
 (tests/integration/test_schemathesis.py asks the running API the same with generated requests)."""
 
+import json
 import re
 
 import jsonschema
@@ -126,8 +127,11 @@ def test_required_text_has_the_rules_the_api_applies(schema, field):
         assert refused == (re.search(spec["pattern"], value) is None or len(value) < spec["minLength"])
 
 
-def test_the_honeypot_is_documented_as_staying_empty(schema):
-    assert schema["components"]["schemas"]["SubmissionInput"]["properties"]["website"]["maxLength"] == 0
+def test_the_schema_names_no_honeypot(schema):
+    """A robot that reads the schema must not learn which field is the trap (finding 11)."""
+    assert "website" not in json.dumps(schema)
+    trapped = APIClient().post(LIST, {**VALID, "website": "http://spam.example"}, format="json")
+    assert trapped.status_code == 400 and trapped.json() == {"website": ["Leave this field empty."]}
 
 
 def test_every_input_field_has_its_messages_in_the_400(schema):

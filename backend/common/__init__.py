@@ -1,0 +1,1 @@
+"""Helpers without Django, for the Django processes and the bridge alike."""
