@@ -55,6 +55,7 @@ DEFAULTS: dict[str, str] = {
     "SUBMISSION_RATE_LIMIT": "30/minute",
     "DEMO_CONTROLS": "false",
     "MAX_REQUEST_BODY_BYTES": "262144",
+    "API_REQUEST_TIMEOUT": "10",
     "LOG_LEVEL": "INFO",
     "LOG_FORMAT": "json",
     "BENCH_BASELINE": "false",

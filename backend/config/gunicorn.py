@@ -41,6 +41,9 @@ from prometheus_client import multiprocess  # noqa: E402
 from config.logs import CorrelationIdFilter, JsonFormatter, SecretsFilter  # noqa: E402
 from config.settings.observability import LOG_FORMAT  # noqa: E402
 
+# gthread, giving a thread only to a request that has fully arrived (config/gunicorn_worker.py says why).
+worker_class = "config.gunicorn_worker.BufferedRequestWorker"
+
 
 def on_starting(server) -> None:
     """The master starts: forget the numbers of earlier runs (not on a reload: its workers live on)."""
