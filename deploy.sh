@@ -225,10 +225,11 @@ ensure_apt() {
 ensure_python() {
   local reqs="$1" hash
   [[ -x "$VENV_BIN/python" ]] || { step "creating the virtualenv in ${VENV#"$REPO_DIR"/}"; python3 -m venv "$VENV"; }
-  hash="$(cat requirements/*.txt | sha256sum | cut -d' ' -f1)-$reqs"
+  hash="$(cat requirements/*.lock | sha256sum | cut -d' ' -f1)-$reqs"
   if ! stamp_ok "$VENV/.installed" "$hash"; then
-    step "installing Python packages (requirements/$reqs.txt)"
-    progress "pip install" pip_progress "$VENV_BIN/pip" install --disable-pip-version-check --progress-bar off -r "requirements/$reqs.txt"
+    step "installing Python packages (requirements/$reqs.lock: every version pinned, every file hashed)"
+    progress "pip install" pip_progress "$VENV_BIN/pip" install --disable-pip-version-check --progress-bar off \
+      --require-hashes -r "requirements/$reqs.lock"
     echo "$hash" >"$VENV/.installed"
   fi
 }
