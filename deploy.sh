@@ -130,6 +130,7 @@ prepare_settings() {  # the settings file: created on first use, its owner's alo
   set_secret "$file" MAILDEV_WEB_USER admin
   set_secret "$file" MAILDEV_WEB_PASS "$(new_secret 18)"
   set_secret "$file" CRM_API_TOKEN "$(new_secret 32)"
+  set_secret "$file" REDIS_PASSWORD "$(new_secret 24)"
   set_secret "$file" KAFKA_UI_USER admin  # Compose's Kafka UI and Grafana
   set_secret "$file" KAFKA_UI_PASSWORD "$(new_secret 18)"
   set_secret "$file" GRAFANA_ADMIN_USER admin
@@ -141,6 +142,12 @@ load_env() {  # the settings: .env read by backend/config/envfile.py (as the cod
   command -v python3 >/dev/null || fail "python3 ($MIN_PYTHON+) is required: it reads the settings (Debian: apt-get install python3 python3-venv)"
   prepare_settings
   local resolved
+  # Without a settings file (ENV_FILE=/dev/null: the benchmark, tests) Redis' password lives for this
+  # run; it is set before the settings are read, so that the broker URL built from it carries it.
+  if [[ -z "${REDIS_PASSWORD:-}" && -z "$(python3 "$SETTINGS_READER" read "${ENV_FILE:-.env}" REDIS_PASSWORD)" ]]; then
+    REDIS_PASSWORD="$(new_secret 24)"
+    export REDIS_PASSWORD
+  fi
   resolved="$(python3 "$SETTINGS_READER" export --env-file "${ENV_FILE:-.env}")" || fail "could not read the settings in ${ENV_FILE:-.env}"
   eval "$resolved"
   export DJANGO_SETTINGS_MODULE="${DJANGO_SETTINGS_MODULE:-config.settings.base}"

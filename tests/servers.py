@@ -6,6 +6,7 @@ Celery workers, the relay and the bridge.
 """
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -134,9 +135,23 @@ class Processes:
         self.procs: list[tuple[str, subprocess.Popen]] = []
         self.orphan_groups: list[int] = []
 
-    def start(self, name: str, cmd: list[str], env: dict[str, str], cwd: Path = REPO) -> subprocess.Popen:
+    def start(
+        self, name: str, cmd: list[str], env: dict[str, str], cwd: Path = REPO, stdin: str | None = None
+    ) -> subprocess.Popen:
+        """Start `cmd`, its output in NAME.log; `stdin`: text written to its standard input, then closed."""
         log = open(self.log_dir / f"{name}.log", "ab")
-        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            cmd,
+            env=env,
+            cwd=cwd,
+            stdin=subprocess.PIPE if stdin is not None else None,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        if stdin is not None:
+            proc.stdin.write(stdin.encode())
+            proc.stdin.close()
         with self.lock:
             self.procs.append((name, proc))
         return proc
@@ -227,6 +242,7 @@ class Stack:
             )
         }
         self.topic = "events.contact_form"
+        redis_password = secrets.token_urlsafe(16)
         self.env = {
             **os.environ,
             "ENV_FILE": "/dev/null",
@@ -243,7 +259,9 @@ class Stack:
             "KAFKA_DATA_DIR": str(self.tmp / "kafka"),
             "KAFKA_HEAP_OPTS": TEST_KAFKA_HEAP,
             "KAFKA_GROUP_INSTANCE_ID": f"bridge-{self.tmp.name}",
-            "CELERY_BROKER_URL": f"redis://127.0.0.1:{self.ports['redis']}/0",
+            # Redis asks for its password, as in local mode (deploy/supervisord.conf).
+            "REDIS_PASSWORD": redis_password,
+            "CELERY_BROKER_URL": f"redis://:{redis_password}@127.0.0.1:{self.ports['redis']}/0",
             "SMTP_HOST": "127.0.0.1",
             "SMTP_PORT": str(self.ports["smtp"]),
             "CRM_API_BASE": f"http://127.0.0.1:{self.ports['crm']}/crm/api",
@@ -313,10 +331,16 @@ class Stack:
         return self.kafka_start_seconds[-1]
 
     def start_redis(self) -> None:
-        """Redis as local mode runs it: its append-only file in the stack's directory (fsync each second)."""
+        """Redis as local mode runs it: its password from its standard input, its append-only file in the
+        stack's directory (fsync each second)."""
         (self.tmp / "redis").mkdir(exist_ok=True)
-        cmd = ["redis-server", "--port", str(self.ports["redis"]), "--bind", "127.0.0.1", "--save", ""]
-        self.procs.start("redis", [*cmd, "--appendonly", "yes", "--dir", str(self.tmp / "redis")], self.env)
+        cmd = ["redis-server", "-", "--port", str(self.ports["redis"]), "--bind", "127.0.0.1", "--save", ""]
+        self.procs.start(
+            "redis",
+            [*cmd, "--appendonly", "yes", "--dir", str(self.tmp / "redis")],
+            self.env,
+            stdin=f"requirepass {self.env['REDIS_PASSWORD']}\n",
+        )
         wait_until(lambda: self.redis().ping(), what="redis")
 
     def start_smtp(self) -> None:

@@ -32,6 +32,7 @@ import shlex
 import sys
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from pathlib import Path
+from urllib.parse import quote
 
 REPO_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -97,6 +98,7 @@ DEFAULTS: dict[str, str] = {
     "EVENT_SOURCE": "urn:intake:backend",
     # Redis, Celery, the reconciler
     "REDIS_PORT": "6379",
+    "REDIS_PASSWORD": "",
     "REDIS_URL": "",
     "MAILER_CONCURRENCY": "4",
     "WORKFLOW_CONCURRENCY": "4",
@@ -150,6 +152,12 @@ def _kafka_controller_port(settings: Mapping[str, str]) -> str:
     return str(int(first.rsplit(":", 1)[1]) + 1)
 
 
+def _redis_auth(settings: Mapping[str, str]) -> str:
+    """The user-info part of a Redis URL: `:password@` when Redis asks for one (REDIS_PASSWORD)."""
+    password = settings.get("REDIS_PASSWORD", "")
+    return f":{quote(password, safe='')}@" if password else ""
+
+
 # Defaults that follow other settings, so that changing a port (as `start` advises when one is
 # taken) moves every address built on it: the browser's, CORS's, Celery's, the workflow's.
 DERIVED: dict[str, Callable[[Mapping[str, str]], str]] = {
@@ -157,7 +165,7 @@ DERIVED: dict[str, Callable[[Mapping[str, str]], str]] = {
     "STREAM_PUBLIC_URL": lambda s: f"http://localhost:{s['STREAM_PORT']}",
     "CORS_ORIGINS": lambda s: f"http://localhost:{s['FRONTEND_PORT']},http://127.0.0.1:{s['FRONTEND_PORT']}",
     "PUBLIC_URL": lambda s: f"http://localhost:{s['FRONTEND_PORT']}",
-    "CELERY_BROKER_URL": lambda s: f"redis://127.0.0.1:{s['REDIS_PORT']}/0",
+    "CELERY_BROKER_URL": lambda s: f"redis://{_redis_auth(s)}127.0.0.1:{s['REDIS_PORT']}/0",
     "CRM_API_BASE": lambda s: f"http://127.0.0.1:{s['CRM_PORT']}/crm/api",
     "KAFKA_CONTROLLER_PORT": _kafka_controller_port,
     "KAFKA_DATA_DIR": lambda s: str(REPO_DIR / "data" / "kafka"),

@@ -73,7 +73,7 @@ def test_a_fresh_copy_with_an_empty_home_starts_and_completes_a_submission(newco
         "==> installing Apache Kafka",
         "jars downloaded into ~/.m2",
         "==> installing Python packages",
-        "collecting Django",
+        "collecting django==",
         "==> installing npm packages in deploy/smtp",
         "==> building the frontend (vite)",
         "==> all services healthy",

@@ -194,6 +194,9 @@ class NeverDelivered:
     def headers(self) -> list:
         return []
 
+    def timestamp(self) -> tuple[int, int]:
+        return (0, -1)  # TIMESTAMP_NOT_AVAILABLE: the parked copy gets the time it is parked
+
 
 def submission_only_in_the_database(stack, email: str) -> dict:
     """A submission whose event Kafka never got: its outbox row is marked published in the same

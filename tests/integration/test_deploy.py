@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import redis
 import requests
 
 from tests.servers import PORT_VARS, REPO, TEST_KAFKA_HEAP, free_port, port_open, wait_until
@@ -194,6 +195,11 @@ def assert_operator_pages_are_closed(env):
     )
     assert mails.status_code == 200
     assert requests.get(f"http://127.0.0.1:{env['CRM_PORT']}/crm/api/leads/", timeout=5).status_code == 403
+    # Redis asks for the generated password (finding 8 of round two: it took any user of the host).
+    assert len(values.get("REDIS_PASSWORD", "")) >= 16
+    with pytest.raises(redis.AuthenticationError):
+        redis.Redis(port=int(env["REDIS_PORT"]), socket_timeout=5).ping()
+    assert redis.Redis(port=int(env["REDIS_PORT"]), password=values["REDIS_PASSWORD"], socket_timeout=5).ping()
 
 
 def test_status_and_the_kafka_verb_show_the_bridges_lag_and_the_log_outlives_a_restart(deploy_env):

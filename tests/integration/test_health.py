@@ -18,7 +18,7 @@ def test_a_bridge_that_cannot_hand_off_is_down_in_status_though_its_process_runs
     wedged_env = {
         **stack.env,
         # Heartbeats in another Redis database, so that the stack's own bridge is not touched.
-        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/1",
+        "REDIS_URL": f"redis://:{stack.env['REDIS_PASSWORD']}@127.0.0.1:{redis_port}/1",
         "CELERY_BROKER_URL": f"redis://127.0.0.1:{free_port()}/0",  # nothing listens: every hand-off fails
         "KAFKA_CONSUMER_GROUP": f"wedged-{uuid.uuid4().hex[:8]}",
         "KAFKA_GROUP_INSTANCE_ID": f"wedged-{uuid.uuid4().hex[:8]}",

@@ -76,6 +76,7 @@ def test_no_process_logs_a_token_a_password_or_a_session(stack):
         "session id": session,
         "CSRF token": csrf,
         "CRM token": stack.env["CRM_API_TOKEN"],
+        "Redis password": stack.env["REDIS_PASSWORD"],
     }
     logs = {path.name: path.read_text(errors="replace") for path in stack.procs.log_dir.glob("*.log")}
     assert {"api.log", "stream.log", "mailer.log", "workflow-agent.log", "crm.log"} <= set(logs)

@@ -65,6 +65,7 @@ METRICS_PORTS = {
 SECRETS = {
     "DJANGO_SECRET_KEY": BACKEND,
     "CRM_API_TOKEN": BACKEND,
+    "REDIS_PASSWORD": ["redis"],
     "FLOWER_BASIC_AUTH": ["flower"],
     "MAILDEV_WEB_USER": ["smtp"],
     "MAILDEV_WEB_PASS": ["smtp"],
@@ -125,7 +126,11 @@ def test_in_network_addresses_win_over_the_loopback_ones_of_local_mode(service):
     # .env (through env_file) holds local mode's 127.0.0.1 addresses; environment: wins over it.
     env = environment(service)
     assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:29092"
-    assert env["CELERY_BROKER_URL"] == env["REDIS_URL"] == "redis://redis:6379/0"
+    assert env["CELERY_BROKER_URL"].startswith("redis://:${REDIS_PASSWORD:?")
+    assert (
+        env["CELERY_BROKER_URL"].endswith("}@redis:6379/0")
+        and env["REDIS_URL"] == "redis://:${REDIS_PASSWORD}@redis:6379/0"
+    )
     assert env["SMTP_HOST"] == "smtp" and env["SMTP_PORT"] == "1025"
     assert env["CRM_API_BASE"] == "http://crm:8001/crm/api"
     assert env["DATABASE_URL"].startswith("postgres://") and "@postgres:5432/" in env["DATABASE_URL"]

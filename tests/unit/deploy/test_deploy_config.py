@@ -168,6 +168,11 @@ def test_derived_addresses_follow_their_ports_unless_set():
     assert settings["CRM_API_BASE"] == "http://127.0.0.1:8101/crm/api"
     assert settings["KAFKA_CONTROLLER_PORT"] == "9093"
     assert envfile.Settings({"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9192,other:9092"})["KAFKA_CONTROLLER_PORT"] == "9193"
+
+
+def test_the_broker_url_carries_redis_password_quoted():
+    settings = envfile.Settings({"REDIS_PORT": "6479", "REDIS_PASSWORD": "a/b@c:d"})
+    assert settings["CELERY_BROKER_URL"] == "redis://:a%2Fb%40c%3Ad@127.0.0.1:6479/0"
     assert envfile.Settings({"API_PORT": "5100", "API_PUBLIC_URL": "https://api.example.org"})["API_PUBLIC_URL"] == (
         "https://api.example.org"
     )
