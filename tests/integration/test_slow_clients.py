@@ -5,7 +5,6 @@ request on its event loop until it has arrived, and drops one that takes too lon
 
 import socket
 import threading
-import time
 
 import pytest
 import requests
@@ -17,27 +16,31 @@ pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("dump_logs_on_fai
 SLOW_CLIENTS = 40  # the test stack's API has one worker of 8 threads
 
 
-def trickle(port: int, stop: threading.Event, opened: list) -> None:
-    """A request head sent a byte every 0.2 s, never finished."""
+def trickle(port: int, stop: threading.Event, opened: list, sent: list) -> None:
+    """A request head sent a byte every 0.2 s (the attack's pace), never finished."""
     sock = socket.create_connection(("127.0.0.1", port), timeout=5)
     opened.append(sock)
     sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n")
     try:
         while not stop.wait(0.2):
             sock.sendall(b"X")
+            sent.append(1)
     except OSError:  # dropped by the API: what should happen in the end
         pass
 
 
 def test_slow_clients_do_not_block_health_and_are_dropped(stack):
     port = int(stack.ports["api"])
-    stop, opened = threading.Event(), []
-    threads = [threading.Thread(target=trickle, args=(port, stop, opened), daemon=True) for _ in range(SLOW_CLIENTS)]
+    stop, opened, sent = threading.Event(), [], []
+    threads = [
+        threading.Thread(target=trickle, args=(port, stop, opened, sent), daemon=True) for _ in range(SLOW_CLIENTS)
+    ]
     for thread in threads:
         thread.start()
     try:
         wait_until(lambda: len(opened) == SLOW_CLIENTS, what="the slow clients to connect")
-        time.sleep(1)  # let every slow client get as far as it will; the API must still answer meanwhile
+        # Every client is trickling (a few bytes each past its first line) while /health is asked.
+        wait_until(lambda: len(sent) >= 3 * SLOW_CLIENTS, what="the slow clients to be sending")
         for _ in range(5):
             assert requests.get(f"{stack.api}/health", timeout=3).status_code == 200
         # A body that arrives in pieces is still served, once it is all in.
@@ -45,7 +48,10 @@ def test_slow_clients_do_not_block_health_and_are_dropped(stack):
             body = b'{"name": "x"}'
             sock.sendall(b"POST /api/submissions/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n")
             sock.sendall(b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body))
-            time.sleep(0.3)
+            sock.settimeout(0.5)
+            with pytest.raises(TimeoutError):  # no answer while the declared body has not arrived
+                sock.recv(1)
+            sock.settimeout(10)
             sock.sendall(body)
             assert sock.recv(65536).startswith(b"HTTP/1.1 400")
         # Past API_REQUEST_TIMEOUT (10 s) the API closes the unfinished requests.
