@@ -1,6 +1,9 @@
 """Admin building blocks shared by the apps: the pipeline writes these rows, people only read them."""
 
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
+from django.conf import settings
 from django.contrib import admin
+from django.utils import timezone
 
 
 class PipelineOwned(admin.ModelAdmin):
@@ -36,10 +39,6 @@ def admin_login_records_purge(*, older_than, dry_run: bool = False) -> int:
     """Forget who tried to sign in to the admin (django-axes keeps an address, a username and a
     browser per attempt, for ever by default): log rows older than `older_than`, and failed attempts
     whose lockout is over. Return how many rows were (or would be) deleted."""
-    from axes.models import AccessAttempt, AccessFailureLog, AccessLog
-    from django.conf import settings
-    from django.utils import timezone
-
     lockout_over = timezone.now() - settings.AXES_COOLOFF_TIME
     old = [
         AccessLog.objects.filter(attempt_time__lt=older_than),

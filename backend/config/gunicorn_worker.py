@@ -35,7 +35,7 @@ def body_limit() -> int:
     return int(os.environ.get("MAX_REQUEST_BODY_BYTES") or 262144)
 
 
-def complete_length(buffer: bytes, limit: int) -> int | None:
+def complete_length(buffer: bytes | bytearray, limit: int) -> int | None:
     """How many bytes the request in `buffer` has in all, once its head is in (None: not yet known).
     A body that is chunked or over `limit` counts as nothing: a thread reads it."""
     end = buffer.find(HEAD_END)
@@ -75,7 +75,7 @@ class BufferedRequestWorker(ThreadWorker):
             self.drop(conn)
             return
         conn.buffer += data
-        needed = complete_length(bytes(conn.buffer), self.body_limit)
+        needed = complete_length(conn.buffer, self.body_limit)
         if needed is None or len(conn.buffer) < needed:
             return
         self.poller.unregister(sock)

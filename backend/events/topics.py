@@ -54,7 +54,10 @@ def ensure_topics(
                 raise
     # Topics made before (by an older release, or by hand) get the retention too; setting it again is harmless.
     entries = [ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET) for key, value in configs.items()]
-    resources = [ConfigResource(ConfigResource.Type.TOPIC, name, incremental_configs=entries) for name in existing]
-    resources = [resource for resource in resources if resource.name in topics]
+    resources = [
+        ConfigResource(ConfigResource.Type.TOPIC, name, incremental_configs=entries)
+        for name in topics
+        if name in existing
+    ]
     for future in (admin.incremental_alter_configs(resources) if resources else {}).values():
         future.result(timeout=timeout)
