@@ -131,6 +131,7 @@ prepare_settings() {  # the settings file: created on first use, its owner's alo
   set_secret "$file" MAILDEV_WEB_PASS "$(new_secret 18)"
   set_secret "$file" CRM_API_TOKEN "$(new_secret 32)"
   set_secret "$file" REDIS_PASSWORD "$(new_secret 24)"
+  set_secret "$file" KAFKA_SASL_PASSWORD "$(new_secret 24)"
   set_secret "$file" KAFKA_UI_USER admin  # Compose's Kafka UI and Grafana
   set_secret "$file" KAFKA_UI_PASSWORD "$(new_secret 18)"
   set_secret "$file" GRAFANA_ADMIN_USER admin
@@ -162,7 +163,8 @@ load_env() {  # the settings: .env read by backend/config/envfile.py (as the cod
   [[ -n "${MAILDEV_WEB_USER:-}" ]] || MAILDEV_WEB_USER="admin"
   [[ -n "${MAILDEV_WEB_PASS:-}" ]] || MAILDEV_WEB_PASS="$(new_secret 18)"
   [[ -n "${CRM_API_TOKEN:-}" ]] || CRM_API_TOKEN="$(new_secret 32)"
-  export FLOWER_BASIC_AUTH MAILDEV_WEB_USER MAILDEV_WEB_PASS CRM_API_TOKEN
+  [[ -n "${KAFKA_SASL_PASSWORD:-}" ]] || KAFKA_SASL_PASSWORD="$(new_secret 24)"
+  export FLOWER_BASIC_AUTH MAILDEV_WEB_USER MAILDEV_WEB_PASS CRM_API_TOKEN KAFKA_SASL_PASSWORD
   unset FLOWER_UNAUTHENTICATED_API  # an old .env's; Flower would open its API to every web page with it
   local first="${KAFKA_BOOTSTRAP_SERVERS%%,*}"
   export KAFKA_HOST="${first%:*}" KAFKA_PORT="${first##*:}"

@@ -6,12 +6,15 @@ from pathlib import Path
 
 import environ
 
+from common.kafka import KafkaAuth, client_config
+
 DEFAULT_ENV_FILE = Path(__file__).resolve().parent.parent / ".env"
 
 
 @dataclass(frozen=True)
 class BridgeConfig:
     bootstrap_servers: str = "127.0.0.1:9092"
+    kafka_auth: KafkaAuth = KafkaAuth()
     topic: str = "events.contact_form"
     num_partitions: int = 3
     group_id: str = "bridge"
@@ -35,6 +38,7 @@ class BridgeConfig:
         broker = env.str("CELERY_BROKER_URL", default=cls.celery_broker_url)
         return cls(
             bootstrap_servers=env.str("KAFKA_BOOTSTRAP_SERVERS", default=cls.bootstrap_servers),
+            kafka_auth=KafkaAuth.from_mapping({name: env.str(name, default="") for name in KafkaAuth.SETTINGS}),
             topic=env.str("KAFKA_TOPIC", default=cls.topic),
             num_partitions=env.int("KAFKA_NUM_PARTITIONS", default=cls.num_partitions),
             group_id=env.str("KAFKA_CONSUMER_GROUP", default=cls.group_id),
@@ -46,3 +50,7 @@ class BridgeConfig:
             dedupe_ttl_seconds=env.int("BRIDGE_DEDUPE_TTL_SECONDS", default=cls.dedupe_ttl_seconds),
             retention_hours=env.float("KAFKA_RETENTION_HOURS", default=cls.retention_hours),
         )
+
+    def kafka(self, **extra) -> dict:
+        """A confluent-kafka client's settings: the brokers, how to sign in, then `extra`."""
+        return client_config(self.bootstrap_servers, self.kafka_auth, **extra)

@@ -84,18 +84,19 @@ class Bridge:
         self.config = config
         membership = {"group.instance.id": config.group_instance_id} if config.group_instance_id else {}
         self.consumer = Consumer(
-            {
+            config.kafka(
                 **membership,
-                "bootstrap.servers": config.bootstrap_servers,
-                "group.id": config.group_id,
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest",
-                "session.timeout.ms": config.session_timeout_ms,
-                "client.id": "bridge",
-                "logger": logger,  # librdkafka's own lines in this log's format (served by poll)
-            }
+                **{
+                    "group.id": config.group_id,
+                    "enable.auto.commit": False,
+                    "auto.offset.reset": "earliest",
+                    "session.timeout.ms": config.session_timeout_ms,
+                    "client.id": "bridge",
+                    "logger": logger,  # librdkafka's own lines in this log's format (served by poll)
+                },
+            )
         )
-        self.dead_letters = DeadLetters(Producer({"bootstrap.servers": config.bootstrap_servers, "acks": "all"}))
+        self.dead_letters = DeadLetters(Producer(config.kafka(acks="all")))
         self.celery = make_celery(config)
         self.redis = redis.Redis.from_url(config.redis_url, socket_timeout=5)
         self.stopping = threading.Event()
@@ -237,7 +238,7 @@ class Bridge:
 
     def run_forever(self) -> None:
         ensure_topics(
-            self.config.bootstrap_servers,
+            self.config.kafka(),
             topic_layout(self.config.topic, self.config.num_partitions),
             retention_hours=self.config.retention_hours,
         )

@@ -26,14 +26,15 @@ def replay_dead_letters(config: BridgeConfig, *, limit: int | None = None, timeo
     """
     source = dlq_topic(config.topic)
     consumer = Consumer(
-        {
-            "bootstrap.servers": config.bootstrap_servers,
-            "group.id": f"{config.group_id}-dlq-replay",
-            "enable.auto.commit": False,
-            "auto.offset.reset": "earliest",
-        }
+        config.kafka(
+            **{
+                "group.id": f"{config.group_id}-dlq-replay",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest",
+            }
+        )
     )
-    producer = Producer({"bootstrap.servers": config.bootstrap_servers, "acks": "all", "enable.idempotence": True})
+    producer = Producer(config.kafka(**{"acks": "all", "enable.idempotence": True}))
     replayed = 0
     try:
         partitions = sorted(consumer.list_topics(source, timeout=10).topics[source].partitions)

@@ -21,16 +21,20 @@ TIMEOUT = 2.0
 WORKERS = ("mailer", "workflow-agent")
 
 
-def _settings_reader():
-    """backend/config/envfile.py, by its path: importing the `config` package would start Celery's app."""
-    path = Path(__file__).resolve().parent.parent / "backend" / "config" / "envfile.py"
-    spec = importlib.util.spec_from_file_location("envfile", path)
+def _backend_module(name: str, relative: str):
+    """A standard-library module of backend/, by its path: importing the `config` package would
+    start Celery's app."""
+    path = Path(__file__).resolve().parent.parent / "backend" / relative
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up by name
     spec.loader.exec_module(module)
     return module
 
 
-SETTINGS = _settings_reader().Settings()
+SETTINGS = _backend_module("envfile", "config/envfile.py").Settings()
+_kafka = _backend_module("common_kafka", "common/kafka.py")
+KAFKA_AUTH = _kafka.KafkaAuth.from_mapping(SETTINGS)
 
 
 def _env(name: str) -> str:
@@ -95,7 +99,7 @@ def _topic() -> str:
 def _kafka_metadata():
     from confluent_kafka.admin import AdminClient
 
-    metadata = AdminClient({"bootstrap.servers": _bootstrap(), "log_level": 0}).list_topics(timeout=TIMEOUT)
+    metadata = AdminClient(_kafka.client_config(_bootstrap(), KAFKA_AUTH, log_level=0)).list_topics(timeout=TIMEOUT)
     if not metadata.brokers:  # a fenced broker (still registering after a restart) is left out
         raise RuntimeError("no broker in the metadata yet")
     return metadata
@@ -123,7 +127,9 @@ def consumer_lag(group: str, topic: str) -> list[tuple[int, int | None, int, int
     from confluent_kafka import Consumer, TopicPartition
 
     consumer = Consumer(
-        {"bootstrap.servers": _bootstrap(), "group.id": group, "enable.auto.commit": False, "log_level": 0}
+        _kafka.client_config(
+            _bootstrap(), KAFKA_AUTH, **{"group.id": group, "enable.auto.commit": False, "log_level": 0}
+        )
     )
     try:
         partitions = sorted(consumer.list_topics(topic, timeout=TIMEOUT).topics[topic].partitions)

@@ -8,7 +8,7 @@ import pytest
 import requests
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-from tests.servers import Stack, read_submission, remember_token, wait_until
+from tests.servers import KafkaAccess, Stack, read_submission, remember_token, wait_until
 
 FIGURES: list[str] = []
 
@@ -55,9 +55,9 @@ def run_async(coro, timeout: float | None = None):
         return pool.submit(asyncio.run, asyncio.wait_for(coro, timeout) if timeout else coro).result()
 
 
-def read_topic(bootstrap: str, topic: str) -> list[dict]:
+def read_topic(kafka: KafkaAccess, topic: str) -> list[dict]:
     """Every record of a topic, read by an independent client (kafka-python), with parsed values."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = KafkaConsumer(**kafka.kafka_python(group_id=None, enable_auto_commit=False))
     try:
         partitions = consumer.partitions_for_topic(topic) or set()
         assigned = [TopicPartition(topic, p) for p in sorted(partitions)]
@@ -83,9 +83,9 @@ def read_topic(bootstrap: str, topic: str) -> list[dict]:
         consumer.close()
 
 
-def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
+def end_offsets(kafka: KafkaAccess, topic: str) -> dict[int, int]:
     """Each partition's end offset (high watermark), read by kafka-python."""
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = KafkaConsumer(**kafka.kafka_python(group_id=None, enable_auto_commit=False))
     try:
         partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
         return {tp.partition: offset for tp, offset in consumer.end_offsets(partitions).items()}
@@ -93,28 +93,28 @@ def end_offsets(bootstrap: str, topic: str) -> dict[int, int]:
         consumer.close()
 
 
-def committed_offsets(bootstrap: str, group: str, topic: str) -> dict[int, int]:
+def committed_offsets(kafka: KafkaAccess, group: str, topic: str) -> dict[int, int]:
     """The group's committed offset per partition (-1: none), read by kafka-python's admin client."""
-    admin = KafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = KafkaAdminClient(**kafka.kafka_python())
     try:
         offsets = admin.list_group_offsets({group: None})[group]
     finally:
         admin.close()
-    partitions = end_offsets(bootstrap, topic)
+    partitions = end_offsets(kafka, topic)
     found = {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
     return {partition: found.get(partition, -1) for partition in partitions}
 
 
 def bridge_caught_up(stack: Stack) -> bool:
     """The bridge has committed every record of the topic (its lag is 0 on every partition)."""
-    committed = committed_offsets(stack.bootstrap, "bridge", stack.topic)
+    committed = committed_offsets(stack.kafka, "bridge", stack.topic)
     # A partition with no records has nothing to commit (-1 there means "nothing yet", which is all).
-    return all(max(committed[p], 0) >= end for p, end in end_offsets(stack.bootstrap, stack.topic).items())
+    return all(max(committed[p], 0) >= end for p, end in end_offsets(stack.kafka, stack.topic).items())
 
 
-def events_for(bootstrap: str, topic: str, submission_id: str) -> list[dict]:
+def events_for(kafka: KafkaAccess, topic: str, submission_id: str) -> list[dict]:
     found = []
-    for record in read_topic(bootstrap, topic):
+    for record in read_topic(kafka, topic):
         try:
             value = json.loads(record["raw"])
         except ValueError:

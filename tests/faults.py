@@ -205,7 +205,7 @@ def poison(stack: Stack) -> None:
             }
         ).encode(),
     ]
-    producer = KafkaProducer(bootstrap_servers=stack.bootstrap)
+    producer = KafkaProducer(**stack.kafka.kafka_python())
     try:
         for n, value in enumerate(records):
             producer.send(stack.topic, key=f"poison-{n}".encode(), value=value)

@@ -16,10 +16,13 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import redis
 import requests
+
+from common.kafka import KafkaAuth, client_config
 
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -118,11 +121,25 @@ def install_kafka() -> None:
     subprocess.run([sys.executable, str(KAFKA_RUNNER), "install"], check=True, capture_output=True)
 
 
-def kafka_ready(bootstrap: str) -> bool:
+@dataclass(frozen=True)
+class KafkaAccess:
+    """Where a test's broker is and how to sign in to it, for either client library."""
+
+    bootstrap: str
+    auth: KafkaAuth
+
+    def confluent(self, **extra) -> dict:
+        return client_config(self.bootstrap, self.auth, **extra)
+
+    def kafka_python(self, **extra) -> dict:
+        return {"bootstrap_servers": self.bootstrap, **self.auth.kafka_python(), **extra}
+
+
+def kafka_ready(kafka: KafkaAccess) -> bool:
     """A metadata request answered with this broker in it (a fenced broker is left out)."""
     from confluent_kafka.admin import AdminClient
 
-    admin = AdminClient({"bootstrap.servers": bootstrap, "log_level": 0})
+    admin = AdminClient(kafka.confluent(log_level=0))
     return bool(admin.list_topics(timeout=1).brokers)
 
 
@@ -243,6 +260,7 @@ class Stack:
         }
         self.topic = "events.contact_form"
         redis_password = secrets.token_urlsafe(16)
+        kafka_password = secrets.token_urlsafe(16)
         self.env = {
             **os.environ,
             "ENV_FILE": "/dev/null",
@@ -259,6 +277,8 @@ class Stack:
             "KAFKA_DATA_DIR": str(self.tmp / "kafka"),
             "KAFKA_HEAP_OPTS": TEST_KAFKA_HEAP,
             "KAFKA_GROUP_INSTANCE_ID": f"bridge-{self.tmp.name}",
+            # Kafka asks for a sign-in, as in local mode (SASL/PLAIN, deploy/kafka/broker.py).
+            "KAFKA_SASL_PASSWORD": kafka_password,
             # Redis asks for its password, as in local mode (deploy/supervisord.conf).
             "REDIS_PASSWORD": redis_password,
             "CELERY_BROKER_URL": f"redis://:{redis_password}@127.0.0.1:{self.ports['redis']}/0",
@@ -311,6 +331,10 @@ class Stack:
     def bootstrap(self) -> str:
         return self.env["KAFKA_BOOTSTRAP_SERVERS"]
 
+    @property
+    def kafka(self) -> KafkaAccess:
+        return KafkaAccess(self.bootstrap, KafkaAuth.from_mapping(self.env))
+
     def redis(self) -> redis.Redis:
         return redis.Redis.from_url(self.env["CELERY_BROKER_URL"])
 
@@ -326,7 +350,7 @@ class Stack:
         self.procs.start(
             "kafka", [sys.executable, str(KAFKA_RUNNER), "run", "--data-dir", self.env["KAFKA_DATA_DIR"]], self.env
         )
-        wait_until(lambda: kafka_ready(self.bootstrap), timeout=60, what="the Kafka broker")
+        wait_until(lambda: kafka_ready(self.kafka), timeout=60, what="the Kafka broker")
         self.kafka_start_seconds.append(time.monotonic() - started)
         return self.kafka_start_seconds[-1]
 

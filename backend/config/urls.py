@@ -1,5 +1,3 @@
-from datetime import timedelta
-
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.views.decorators import staff_member_required
@@ -34,10 +32,7 @@ urlpatterns = [
                         "health_check.contrib.redis.Redis",
                         {"client_factory": lambda: Redis.from_url(settings.REDIS_URL)},
                     ),
-                    (
-                        "health_check.contrib.kafka.Kafka",
-                        {"bootstrap_servers": [settings.KAFKA_BOOTSTRAP_SERVERS], "timeout": timedelta(seconds=3)},
-                    ),
+                    "config.health_checks.Kafka",
                     "config.health_checks.PipelineProcesses",
                 ]
             )

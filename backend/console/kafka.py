@@ -24,6 +24,7 @@ from confluent_kafka import Consumer as KafkaConsumer
 from confluent_kafka.admin import AdminClient, OffsetSpec
 from django.conf import settings
 
+from common.kafka import client_config as kafka_client_config
 from console.formatting import Record, record_from_message
 
 logger = logging.getLogger(__name__)
@@ -163,7 +164,9 @@ class RawRecord:
 def client_config(**extra) -> dict:
     """The settings every console client shares; librdkafka's own log only for what is critical
     (a refused connection is reported on the page, not logged on every request)."""
-    return {"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS, "client.id": "console", "log_level": 2, **extra}
+    return kafka_client_config(
+        settings.KAFKA_BOOTSTRAP_SERVERS, settings.KAFKA_AUTH, **{"client.id": "console", "log_level": 2, **extra}
+    )
 
 
 def _reason(exc: Exception) -> str:

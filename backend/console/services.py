@@ -81,7 +81,10 @@ def dead_letters_replay_all() -> int:
     from bridge.replay import replay_dead_letters
 
     config = dataclasses.replace(
-        BridgeConfig.from_env(), bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS, topic=settings.KAFKA_TOPIC
+        BridgeConfig.from_env(),
+        bootstrap_servers=settings.KAFKA_BOOTSTRAP_SERVERS,
+        kafka_auth=settings.KAFKA_AUTH,
+        topic=settings.KAFKA_TOPIC,
     )
     try:
         return replay_dead_letters(config, timeout=REPLAY_ALL_SECONDS)

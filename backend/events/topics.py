@@ -27,7 +27,7 @@ def retention_configs(retention_hours: float) -> dict[str, str]:
 
 
 def ensure_topics(
-    bootstrap_servers: str,
+    client: dict,
     topics: dict[str, int],
     *,
     replication: int = 1,
@@ -35,8 +35,9 @@ def ensure_topics(
     timeout: float = 15.0,
 ) -> None:
     """Create the topics (name → partitions) that do not exist yet, and give every one of them the
-    retention; the partitions of an existing topic are left alone."""
-    admin = AdminClient({"bootstrap.servers": bootstrap_servers})
+    retention; the partitions of an existing topic are left alone. `client`: confluent-kafka's settings
+    (bootstrap.servers, and how to sign in)."""
+    admin = AdminClient(client)
     configs = retention_configs(retention_hours)
     existing = admin.list_topics(timeout=timeout).topics
     wanted = [

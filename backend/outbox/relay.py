@@ -24,6 +24,7 @@ from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from common.kafka import client_config
 from config.logs import correlation_id_bound
 from config.loop import FailureClock
 from config.metrics import metrics_serve
@@ -83,16 +84,19 @@ def correlation_of(payload: str) -> str | None:
 
 
 def producer_config() -> dict:
-    return {
-        "bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS,
-        "enable.idempotence": True,
-        "acks": "all",
-        "linger.ms": 2,
-        # A record Kafka has not confirmed by then fails, and its row goes back to the queue.
-        "message.timeout.ms": 15000,
-        "client.id": "outbox-relay",
-        "logger": logger,  # librdkafka's own lines in this log's format (served by flush)
-    }
+    return client_config(
+        settings.KAFKA_BOOTSTRAP_SERVERS,
+        settings.KAFKA_AUTH,
+        **{
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": 2,
+            # A record Kafka has not confirmed by then fails, and its row goes back to the queue.
+            "message.timeout.ms": 15000,
+            "client.id": "outbox-relay",
+            "logger": logger,  # librdkafka's own lines in this log's format (served by flush)
+        },
+    )
 
 
 class Relay:
@@ -242,7 +246,7 @@ class Relay:
 
     def ensure_topics(self) -> None:
         ensure_topics(
-            settings.KAFKA_BOOTSTRAP_SERVERS,
+            client_config(settings.KAFKA_BOOTSTRAP_SERVERS, settings.KAFKA_AUTH),
             topic_layout(settings.KAFKA_TOPIC, settings.KAFKA_NUM_PARTITIONS),
             replication=settings.KAFKA_REPLICATION_FACTOR,
             retention_hours=settings.KAFKA_RETENTION_HOURS,

@@ -9,6 +9,8 @@
 Standard library only: deploy.sh and the test fixtures both use it, before any virtualenv exists.
 Environment: KAFKA_BOOTSTRAP_SERVERS (host:port the broker listens on and the tools talk to),
 KAFKA_CONTROLLER_PORT (default: the broker port + 1), KAFKA_HEAP_OPTS (default -Xmx512m -Xms128m),
+KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (set: both listeners ask for SASL/PLAIN as that user),
+KAFKA_DATA_DIR (where the tools' client.properties is written),
 JAVA_HOME (default: `java` on the PATH), HOME (Maven's ~/.m2 is $HOME/.m2, whatever Java thinks).
 """
 
@@ -20,6 +22,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -153,21 +156,81 @@ def _bootstrap() -> tuple[str, int]:
     return host or "127.0.0.1", int(port)
 
 
+def _jaas_quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _property(value: str) -> str:
+    """A value as a Java .properties file reads it back (a backslash there starts an escape)."""
+    return value.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+def _credentials() -> tuple[str, str]:
+    """(user, password) the broker asks for (KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD); no password: none."""
+    return os.environ.get("KAFKA_SASL_USERNAME") or "pipeline", os.environ.get("KAFKA_SASL_PASSWORD", "")
+
+
+def _client_jaas(user: str, password: str) -> str:
+    return (
+        "org.apache.kafka.common.security.plain.PlainLoginModule required "
+        f"username={_jaas_quoted(user)} password={_jaas_quoted(password)}"
+    )
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` to a file only its owner can read (it may hold the SASL password)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+
+
 def render_properties(data_dir: Path, host: str, port: int, controller_port: int) -> Path:
-    """Write DATA_DIR/server.properties: the committed template with this node's addresses and log dir."""
+    """Write DATA_DIR/server.properties: the committed template with this node's addresses and log dir.
+
+    With KAFKA_SASL_PASSWORD set, both listeners (clients' and the controller's) ask for SASL/PLAIN
+    with that one user; the broker signs in to its own controller with it too. Without, plain.
+    """
+    user, password = _credentials()
+    client = "SASL_PLAINTEXT" if password else "PLAINTEXT"
     overrides = {
-        "listeners": f"PLAINTEXT://{host}:{port},CONTROLLER://{host}:{controller_port}",
-        "advertised.listeners": f"PLAINTEXT://{host}:{port},CONTROLLER://{host}:{controller_port}",
+        "listeners": f"{client}://{host}:{port},CONTROLLER://{host}:{controller_port}",
+        "advertised.listeners": f"{client}://{host}:{port},CONTROLLER://{host}:{controller_port}",
+        "inter.broker.listener.name": client,
+        "listener.security.protocol.map": f"{client}:{client},CONTROLLER:{client}",
         "controller.quorum.voters": f"1@{host}:{controller_port}",
         "log.dirs": str(data_dir / "logs"),
     }
+    if password:
+        # One user, known to both listeners: `user_NAME` is the server side, username/password
+        # the side the broker uses when it connects to its controller.
+        jaas = _property(f"{_client_jaas(user, password)} user_{user}={_jaas_quoted(password)};")
+        overrides |= {
+            "sasl.enabled.mechanisms": "PLAIN",
+            "sasl.mechanism.inter.broker.protocol": "PLAIN",
+            "sasl.mechanism.controller.protocol": "PLAIN",
+            "listener.name.sasl_plaintext.plain.sasl.jaas.config": jaas,
+            "listener.name.controller.plain.sasl.jaas.config": jaas,
+        }
     lines = []
     for line in SERVER_PROPERTIES.read_text().splitlines():
         key = line.split("=", 1)[0].strip()
         lines.append(f"{key}={overrides.pop(key)}" if key in overrides and not line.startswith("#") else line)
     lines += [f"{key}={value}" for key, value in overrides.items()]
     target = data_dir / "server.properties"
-    target.write_text("\n".join(lines) + "\n")
+    _write_private(target, "\n".join(lines) + "\n")
+    return target
+
+
+def client_properties(directory: Path) -> Path:
+    """DIRECTORY/client.properties: how the command-line tools sign in (their --command-config)."""
+    user, password = _credentials()
+    lines = ["security.protocol=SASL_PLAINTEXT" if password else "security.protocol=PLAINTEXT"]
+    if password:
+        lines += ["sasl.mechanism=PLAIN", f"sasl.jaas.config={_property(_client_jaas(user, password))};"]
+    directory.mkdir(parents=True, exist_ok=True)
+    target = directory / "client.properties"
+    _write_private(target, "\n".join(lines) + "\n")
     return target
 
 
@@ -199,8 +262,12 @@ def broker_command(data_dir: Path, controller_port: int | None = None) -> list[s
     return [*_jvm(BROKER_LOG4J, heap), "kafka.Kafka", str(properties)]
 
 
+# The tools that talk to the broker take the client properties file as --command-config.
+CONFIG_FLAG = {name: "--command-config" for name in TOOLS if name not in NO_BOOTSTRAP}
+
+
 def tool_command(name: str, args: list[str]) -> list[str]:
-    """The command line of one Kafka tool, with --bootstrap-server added unless given."""
+    """The command line of one Kafka tool, with --bootstrap-server and the sign-in added unless given."""
     name = name.removeprefix("kafka-").removesuffix(".sh")
     if name not in TOOLS:
         raise BrokerError(f"unknown Kafka tool '{name}' (one of: {', '.join(TOOLS)})")
@@ -210,6 +277,11 @@ def tool_command(name: str, args: list[str]) -> list[str]:
     if name not in NO_BOOTSTRAP and not given and not wants_help:
         host, port = _bootstrap()
         extra = ["--bootstrap-server", f"{host}:{port}"]
+    flag = CONFIG_FLAG.get(name)
+    if flag and not wants_help and not any(arg.startswith(flag) for arg in args):
+        # The file holds the password: in the broker's own data directory (private to its user).
+        directory = Path(os.environ.get("KAFKA_DATA_DIR") or tempfile.mkdtemp(prefix="kafka-tool-"))
+        extra += [flag, str(client_properties(directory))]
     return [*_jvm(TOOLS_LOG4J, "-Xmx256m -XX:TieredStopAtLevel=1"), TOOLS[name], *extra, *args]
 
 

@@ -51,6 +51,7 @@ from django.conf import settings  # noqa: E402
 from django.db import close_old_connections  # noqa: E402
 from django.db.models import Count  # noqa: E402
 
+from common.kafka import client_config  # noqa: E402
 from crm.models import CrmLead  # noqa: E402
 from intake.models import Submission, TimelineEntry  # noqa: E402
 from mailer.models import EmailDelivery  # noqa: E402
@@ -173,7 +174,11 @@ class Sampler:
         self.stop = threading.Event()
         self.redis = redis.Redis.from_url(settings.CELERY_BROKER_URL)
         self.kafka = Consumer(
-            {"bootstrap.servers": settings.KAFKA_BOOTSTRAP_SERVERS, "group.id": "bridge", "enable.auto.commit": False}
+            client_config(
+                settings.KAFKA_BOOTSTRAP_SERVERS,
+                settings.KAFKA_AUTH,
+                **{"group.id": "bridge", "enable.auto.commit": False},
+            )
         )
         self.thread = threading.Thread(target=self.loop, name="sampler", daemon=True)
 

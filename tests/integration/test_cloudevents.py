@@ -16,7 +16,7 @@ STRUCTURED = b"application/cloudevents+json"
 
 def records_about(stack, submission_id: str) -> list[dict]:
     """Every record of the topic keyed by the submission (the key, not the value, says whose it is)."""
-    return [record for record in read_topic(stack.bootstrap, stack.topic) if record["key"] == submission_id.encode()]
+    return [record for record in read_topic(stack.kafka, stack.topic) if record["key"] == submission_id.encode()]
 
 
 def as_kafka_message(record: dict) -> ce_kafka.KafkaMessage:

@@ -18,7 +18,7 @@ from django.urls import reverse
 
 from bridge.dlq import DeadLetters
 from tests.conftest import bridge_caught_up, crm_leads, emails_to, final_state
-from tests.servers import BIN, REPO, read_submission, remember_token, wait_until
+from tests.servers import BIN, REPO, KafkaAccess, read_submission, remember_token, wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db, pytest.mark.usefixtures("dump_logs_on_failure")]
 
@@ -27,21 +27,22 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db, pytest.mark.usefix
 def console(stack, settings, admin_client):
     """A staff user's browser on the console, which reads the session's broker."""
     settings.KAFKA_BOOTSTRAP_SERVERS = stack.bootstrap
+    settings.KAFKA_AUTH = stack.kafka.auth
     settings.KAFKA_TOPIC = stack.topic
     return admin_client
 
 
-def create_topic(bootstrap: str, partitions: int) -> str:
+def create_topic(kafka: KafkaAccess, partitions: int) -> str:
     name = f"console-test-{uuid.uuid4().hex[:10]}"
-    admin = AdminClient({"bootstrap.servers": bootstrap})
+    admin = AdminClient(kafka.confluent())
     for future in admin.create_topics([NewTopic(name, num_partitions=partitions, replication_factor=1)]).values():
         future.result(timeout=15)
     wait_until(lambda: name in admin.list_topics(timeout=5).topics, what=f"topic {name}")
     return name
 
 
-def produce(bootstrap: str, topic: str, records: list[dict]) -> None:
-    producer = Producer({"bootstrap.servers": bootstrap, "acks": "all"})
+def produce(kafka: KafkaAccess, topic: str, records: list[dict]) -> None:
+    producer = Producer(kafka.confluent(acks="all"))
     for record in records:
         producer.produce(topic, **record)
     assert producer.flush(15) == 0
@@ -62,11 +63,11 @@ def page_messages(response) -> list[str]:
 
 
 def test_a_record_is_on_the_records_page_and_found_by_its_key(console, stack):
-    topic = create_topic(stack.bootstrap, partitions=3)
+    topic = create_topic(stack.kafka, partitions=3)
     key = str(uuid.uuid4())
     others = [{"key": f"other-{n}".encode(), "value": json.dumps({"n": n}).encode()} for n in range(30)]
     mine = {"key": key.encode(), "value": json.dumps({"subject": key, "message": "<b>Hi</b>"}).encode()}
-    produce(stack.bootstrap, topic, [*others[:15], {**mine, "headers": [("trace", b"console-test")]}, *others[15:]])
+    produce(stack.kafka, topic, [*others[:15], {**mine, "headers": [("trace", b"console-test")]}, *others[15:]])
 
     body = console.get(reverse("console:records"), {"topic": topic}).content.decode()
     assert "The latest 31 records of " in body
@@ -99,16 +100,11 @@ def poll_records(consumer: Consumer, count: int) -> list:
 
 
 def test_a_consumer_groups_committed_offsets_and_lag_are_on_the_groups_page(console, stack):
-    topic = create_topic(stack.bootstrap, partitions=1)
-    produce(stack.bootstrap, topic, [{"key": b"k", "value": f"record {n}".encode()} for n in range(5)])
+    topic = create_topic(stack.kafka, partitions=1)
+    produce(stack.kafka, topic, [{"key": b"k", "value": f"record {n}".encode()} for n in range(5)])
     group = f"console-test-{uuid.uuid4().hex[:10]}"
     consumer = Consumer(
-        {
-            "bootstrap.servers": stack.bootstrap,
-            "group.id": group,
-            "auto.offset.reset": "earliest",
-            "enable.auto.commit": False,
-        }
+        stack.kafka.confluent(**{"group.id": group, "auto.offset.reset": "earliest", "enable.auto.commit": False})
     )
     consumer.subscribe([topic])
     try:
@@ -151,7 +147,7 @@ def replay(console, row: str) -> str:
 
 def test_a_bad_record_is_on_the_dead_letter_page_with_its_reason_and_a_replay_parks_it_once_more(console, stack):
     key = f"poison-{uuid.uuid4().hex[:10]}"
-    produce(stack.bootstrap, stack.topic, [{"key": key.encode(), "value": b"not json {"}])
+    produce(stack.kafka, stack.topic, [{"key": key.encode(), "value": b"not json {"}])
 
     [parked] = wait_until(lambda: dead_letters(console, key), timeout=60, interval=0.5, what="the dead letter")
     assert '<strong class="dlq-reason">undecodable: value is not JSON' in parked
@@ -226,7 +222,7 @@ def test_a_replayed_dead_letter_is_processed_once_however_often_it_is_replayed(c
     email = f"replayed-{uuid.uuid4().hex[:10]}@example.org"
     created = submission_only_in_the_database(stack, email)
     remember_token(created)
-    producer = Producer({"bootstrap.servers": stack.bootstrap, "acks": "all"})
+    producer = Producer(stack.kafka.confluent(acks="all"))
     record = NeverDelivered(stack.topic, created["id"].encode(), created["payload"].encode())
     DeadLetters(producer).park(record, "no route for ContactFormSubmitted v1")
 

@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 import redis
 import requests
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
 
+from common.kafka import KafkaAuth, client_config
 from tests.servers import PORT_VARS, REPO, TEST_KAFKA_HEAP, free_port, port_open, wait_until
 
 pytestmark = pytest.mark.integration
@@ -200,6 +203,13 @@ def assert_operator_pages_are_closed(env):
     with pytest.raises(redis.AuthenticationError):
         redis.Redis(port=int(env["REDIS_PORT"]), socket_timeout=5).ping()
     assert redis.Redis(port=int(env["REDIS_PORT"]), password=values["REDIS_PASSWORD"], socket_timeout=5).ping()
+    # Kafka asks for the generated one too (the same finding: it took any user of the host).
+    assert len(values.get("KAFKA_SASL_PASSWORD", "")) >= 16
+    bootstrap = {"bootstrap.servers": env["KAFKA_BOOTSTRAP_SERVERS"], "log_level": 0}
+    with pytest.raises(KafkaException):
+        AdminClient(bootstrap).list_topics(timeout=5)
+    signed_in = client_config(env["KAFKA_BOOTSTRAP_SERVERS"], KafkaAuth.from_mapping(values), log_level=0)
+    assert "events.contact_form" in AdminClient(signed_in).list_topics(timeout=10).topics
 
 
 def test_status_and_the_kafka_verb_show_the_bridges_lag_and_the_log_outlives_a_restart(deploy_env):

@@ -51,10 +51,10 @@ def test_kafka_never_carries_personal_data_and_erase_reaches_every_copy(stack):
     on_kafka = [
         (topic, record["offset"])
         for topic in (stack.topic, f"{stack.topic}.dlq")
-        for record in read_topic(stack.bootstrap, topic)
+        for record in read_topic(stack.kafka, topic)
         if any(text.lower().encode() in (record["raw"] or b"").lower() for text in personal)
     ]
-    ours = [r for r in read_topic(stack.bootstrap, stack.topic) if first["id"].encode() in (r["key"] or b"")]
+    ours = [r for r in read_topic(stack.kafka, stack.topic) if first["id"].encode() in (r["key"] or b"")]
     assert len(ours) >= 5, "the test must have seen the submission's events"
     assert on_kafka == []
 

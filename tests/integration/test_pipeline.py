@@ -41,11 +41,11 @@ def test_submission_sends_one_email_creates_the_lead_and_publishes_its_events(st
             lambda found: (
                 found if {"ContactFormSubmitted", "EmailDispatched", "WorkflowCompleted"} <= set(found) else None
             )
-        )([event["value"]["type"] for event in events_for(stack.bootstrap, stack.topic, created["id"])]),
+        )([event["value"]["type"] for event in events_for(stack.kafka, stack.topic, created["id"])]),
         what="the events in the topic",
     )
     assert types.count("ContactFormSubmitted") == 1
-    records = events_for(stack.bootstrap, stack.topic, created["id"])
+    records = events_for(stack.kafka, stack.topic, created["id"])
     assert {record["key"] for record in records} == {created["id"].encode()}
     assert len({record["partition"] for record in records}) == 1  # one key, one partition: ordered
     assert {record["value"]["correlationid"] for record in records} == {state["correlation_id"]}
@@ -108,7 +108,7 @@ def test_failure_at_assign_owner_undoes_only_the_tag(stack):
 def _bridge_settled(stack, upto: dict[int, int]) -> bool:
     """True once the bridge's group committed past `upto` (partition → offset) and Celery is idle."""
     # An offset fetch for the group; this consumer never subscribes, so it does not join the group.
-    reader = Consumer({"bootstrap.servers": stack.bootstrap, "group.id": "bridge", "enable.auto.commit": False})
+    reader = Consumer(stack.kafka.confluent(**{"group.id": "bridge", "enable.auto.commit": False}))
     try:
         committed = reader.committed([TopicPartition(stack.topic, p) for p in upto], timeout=5)
     finally:
@@ -129,14 +129,14 @@ def test_same_event_delivered_twice_sends_one_email_and_creates_one_lead(stack, 
     final_state(stack, created["id"])
     original = next(
         event
-        for event in events_for(stack.bootstrap, stack.topic, created["id"])
+        for event in events_for(stack.kafka, stack.topic, created["id"])
         if event["value"]["type"] == "ContactFormSubmitted"
     )
     if forget_handoffs:
         # Without the bridge's memory the duplicates reach the tasks, which must absorb them.
         stack.redis().delete(f"bridge:handoff:{original['value']['id']}")
 
-    producer = KafkaProducer(bootstrap_servers=stack.bootstrap)
+    producer = KafkaProducer(**stack.kafka.kafka_python())
     sent = []
     for _ in range(2):
         meta = producer.send(
@@ -156,7 +156,7 @@ def test_same_event_delivered_twice_sends_one_email_and_creates_one_lead(stack, 
 
 
 def test_undecodable_and_unknown_records_go_to_the_dlq_with_a_reason(stack):
-    producer = KafkaProducer(bootstrap_servers=stack.bootstrap)
+    producer = KafkaProducer(**stack.kafka.kafka_python())
     marker = uuid.uuid4().hex
     producer.send(stack.topic, key=b"garbage", value=f"not json {marker}".encode()).get(10)
     unknown = {
@@ -174,7 +174,7 @@ def test_undecodable_and_unknown_records_go_to_the_dlq_with_a_reason(stack):
     producer.close()
 
     def parked():
-        records = read_topic(stack.bootstrap, f"{stack.topic}.dlq")
+        records = read_topic(stack.kafka, f"{stack.topic}.dlq")
         mine = [r for r in records if marker.encode() in (r["raw"] or b"") or r["key"] == marker.encode()]
         return mine if len(mine) == 2 else None
 
@@ -197,7 +197,7 @@ def test_undecodable_and_unknown_records_go_to_the_dlq_with_a_reason(stack):
         return subprocess.run(cmd, env=stack.env, cwd=REPO, capture_output=True, text=True, check=True).stdout
 
     assert int(replay().split()[0]) >= 2
-    back = [r for r in read_topic(stack.bootstrap, stack.topic) if "dlq_replayed_from" in r["headers"]]
+    back = [r for r in read_topic(stack.kafka, stack.topic) if "dlq_replayed_from" in r["headers"]]
     assert {r["key"] for r in back} >= {b"garbage", marker.encode()}
 
 

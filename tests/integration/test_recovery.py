@@ -56,8 +56,8 @@ def test_a_killed_broker_keeps_every_record_and_the_bridges_committed_offsets(st
     for created in earlier:
         assert final_state(stack, created["id"])["status"] == "COMPLETED"
     wait_until(lambda: bridge_caught_up(stack), what="the bridge to commit every record")
-    records_before = read_topic(stack.bootstrap, stack.topic)
-    offsets_before = committed_offsets(stack.bootstrap, "bridge", stack.topic)
+    records_before = read_topic(stack.kafka, stack.topic)
+    offsets_before = committed_offsets(stack.kafka, "bridge", stack.topic)
     assert records_before and sum(offsets_before.values()) == len(records_before)
 
     stack.procs.kill("kafka")  # SIGKILL: no controlled shutdown, no flush
@@ -65,8 +65,8 @@ def test_a_killed_broker_keeps_every_record_and_the_bridges_committed_offsets(st
     restart = stack.start_kafka()
 
     # An independent client reads every earlier record back, and the group's offsets are intact.
-    assert record_keys(read_topic(stack.bootstrap, stack.topic)[: len(records_before)]) == record_keys(records_before)
-    assert committed_offsets(stack.bootstrap, "bridge", stack.topic) == offsets_before
+    assert record_keys(read_topic(stack.kafka, stack.topic)[: len(records_before)]) == record_keys(records_before)
+    assert committed_offsets(stack.kafka, "bridge", stack.topic) == offsets_before
 
     later = [{**submit(stack, email=email), "email": email} for email in map(unique_email, ["after"] * 3)]
     for created in later:

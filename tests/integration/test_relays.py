@@ -42,7 +42,7 @@ def test_two_relays_under_load_publish_each_submissions_events_in_order(stack):
 
     wanted = {submission["id"] for submission in created}
     by_key: dict[str, list[dict]] = {}
-    for record in sorted(read_topic(stack.bootstrap, stack.topic), key=lambda r: (r["partition"], r["offset"])):
+    for record in sorted(read_topic(stack.kafka, stack.topic), key=lambda r: (r["partition"], r["offset"])):
         try:
             event = json.loads(record["raw"])
         except ValueError:

@@ -41,7 +41,7 @@ def test_the_crm_server_purges_its_old_leads_by_itself():
 
 
 def test_the_topic_and_its_dead_letters_keep_records_for_the_retention_only(stack):
-    admin = KafkaAdminClient(bootstrap_servers=stack.bootstrap)
+    admin = KafkaAdminClient(**stack.kafka.kafka_python())
     try:
         resources = [ConfigResource(ConfigResourceType.TOPIC, name) for name in (stack.topic, f"{stack.topic}.dlq")]
         described = admin.describe_configs(resources)

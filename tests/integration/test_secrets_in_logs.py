@@ -77,9 +77,10 @@ def test_no_process_logs_a_token_a_password_or_a_session(stack):
         "CSRF token": csrf,
         "CRM token": stack.env["CRM_API_TOKEN"],
         "Redis password": stack.env["REDIS_PASSWORD"],
+        "Kafka password": stack.env["KAFKA_SASL_PASSWORD"],
     }
     logs = {path.name: path.read_text(errors="replace") for path in stack.procs.log_dir.glob("*.log")}
-    assert {"api.log", "stream.log", "mailer.log", "workflow-agent.log", "crm.log"} <= set(logs)
+    assert {"api.log", "stream.log", "mailer.log", "workflow-agent.log", "crm.log", "kafka.log"} <= set(logs)
     found = [
         f"{what} in {name}: {line[:300]}"
         for name, text in logs.items()

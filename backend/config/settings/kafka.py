@@ -1,8 +1,11 @@
 """Kafka: the topic the outbox relay publishes to and how it is created."""
 
+from common.kafka import KafkaAuth
 from config.env import env
 
 KAFKA_BOOTSTRAP_SERVERS = env.str("KAFKA_BOOTSTRAP_SERVERS", default="127.0.0.1:9092")
+# How every client here signs in (common/kafka.py): SASL/PLAIN as this user when a password is set.
+KAFKA_AUTH = KafkaAuth.from_mapping({name: env.str(name) for name in KafkaAuth.SETTINGS})
 KAFKA_TOPIC = env.str("KAFKA_TOPIC", default="events.contact_form")
 KAFKA_NUM_PARTITIONS = env.int("KAFKA_NUM_PARTITIONS", default=3)
 KAFKA_REPLICATION_FACTOR = env.int("KAFKA_REPLICATION_FACTOR", default=1)

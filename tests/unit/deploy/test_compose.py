@@ -126,6 +126,8 @@ def test_in_network_addresses_win_over_the_loopback_ones_of_local_mode(service):
     # .env (through env_file) holds local mode's 127.0.0.1 addresses; environment: wins over it.
     env = environment(service)
     assert env["KAFKA_BOOTSTRAP_SERVERS"] == "kafka:29092"
+    # The in-network broker asks for no sign-in: local mode's password in .env must not turn SASL on.
+    assert env["KAFKA_SASL_PASSWORD"] == ""
     assert env["CELERY_BROKER_URL"].startswith("redis://:${REDIS_PASSWORD:?")
     assert (
         env["CELERY_BROKER_URL"].endswith("}@redis:6379/0")

@@ -23,7 +23,8 @@ def test_compose_runs_the_kafka_version_that_local_mode_resolves():
     assert re.search(r"image: apache/kafka:(\S+)", compose).group(1) == runner.kafka_version()
 
 
-def test_node_config_is_one_kraft_node_on_this_run_s_ports_and_log_dir(tmp_path):
+def test_node_config_is_one_kraft_node_on_this_run_s_ports_and_log_dir(tmp_path, monkeypatch):
+    monkeypatch.delenv("KAFKA_SASL_PASSWORD", raising=False)
     rendered = properties(runner.render_properties(tmp_path, "127.0.0.1", 41001, 41002))
     assert rendered["process.roles"] == "broker,controller"
     assert rendered["listeners"] == "PLAINTEXT://127.0.0.1:41001,CONTROLLER://127.0.0.1:41002"
@@ -60,13 +61,16 @@ class _Done:
     stdout = stderr = ""
 
 
-def test_tools_get_the_configured_bootstrap_server_unless_given(monkeypatch):
+def test_tools_get_the_configured_bootstrap_server_unless_given(monkeypatch, tmp_path):
     monkeypatch.setattr(runner, "_classpath", lambda: "lib/*")
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
+    monkeypatch.setenv("KAFKA_DATA_DIR", str(tmp_path))
     line = runner.tool_command("kafka-consumer-groups.sh", ["--describe", "--group", "bridge"])
     assert line[line.index("org.apache.kafka.tools.consumer.group.ConsumerGroupCommand") + 1 :] == [
         "--bootstrap-server",
         "127.0.0.1:19092",
+        "--command-config",
+        str(tmp_path / "client.properties"),
         "--describe",
         "--group",
         "bridge",
@@ -85,3 +89,50 @@ def test_the_broker_needs_its_jars_installed(monkeypatch):
     monkeypatch.setattr(runner, "installed", lambda: False)
     with pytest.raises(runner.BrokerError, match="not installed"):
         runner.tool_command("topics", ["--list"])
+
+
+PASSWORD = 'pw"with\\odd'  # a quote and a backslash: both escaped on the way into the JAAS line
+
+
+def test_with_a_password_both_listeners_ask_for_sasl_plain_and_the_file_is_private(tmp_path, monkeypatch):
+    monkeypatch.setenv("KAFKA_SASL_USERNAME", "pipeline")
+    monkeypatch.setenv("KAFKA_SASL_PASSWORD", PASSWORD)
+    path = runner.render_properties(tmp_path, "127.0.0.1", 41001, 41002)
+    rendered = properties(path)
+    assert rendered["listeners"] == "SASL_PLAINTEXT://127.0.0.1:41001,CONTROLLER://127.0.0.1:41002"
+    assert rendered["listener.security.protocol.map"] == "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT"
+    assert rendered["inter.broker.listener.name"] == "SASL_PLAINTEXT"
+    assert rendered["sasl.enabled.mechanisms"] == "PLAIN"
+    assert rendered["sasl.mechanism.controller.protocol"] == "PLAIN"
+    for listener in ("sasl_plaintext", "controller"):
+        jaas = rendered[f"listener.name.{listener}.plain.sasl.jaas.config"]
+        # As Java's .properties reader gives it back: a backslash doubled once, for the file.
+        assert jaas.replace("\\\\", "\\") == (
+            "org.apache.kafka.common.security.plain.PlainLoginModule required "
+            'username="pipeline" password="pw\\"with\\\\odd" user_pipeline="pw\\"with\\\\odd";'
+        )
+    assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_without_a_password_the_node_listens_in_plain(tmp_path, monkeypatch):
+    monkeypatch.delenv("KAFKA_SASL_PASSWORD", raising=False)
+    rendered = properties(runner.render_properties(tmp_path, "127.0.0.1", 41001, 41002))
+    assert rendered["listener.security.protocol.map"] == "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT"
+    assert not any(key.startswith(("sasl.", "listener.name.")) for key in rendered)
+
+
+def test_tools_sign_in_through_a_private_client_file_unless_told_otherwise(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "_classpath", lambda: "lib/*")
+    monkeypatch.setenv("KAFKA_SASL_PASSWORD", PASSWORD)
+    monkeypatch.setenv("KAFKA_DATA_DIR", str(tmp_path))
+    line = runner.tool_command("topics", ["--list"])
+    config = tmp_path / "client.properties"
+    assert line[line.index("--command-config") + 1] == str(config)
+    written = properties(config)
+    assert written["security.protocol"] == "SASL_PLAINTEXT" and written["sasl.mechanism"] == "PLAIN"
+    assert 'username="pipeline"' in written["sasl.jaas.config"]
+    assert config.stat().st_mode & 0o777 == 0o600
+    own = runner.tool_command("topics", ["--command-config", "mine.properties", "--list"])
+    assert own.count("--command-config") == 1
+    assert "--command-config" not in runner.tool_command("topics", ["--help"])
+    assert "--command-config" not in runner.tool_command("storage", ["info", "-c", "x"])

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from common.kafka import client_config
 from events.topics import ensure_topics, topic_layout
 
 
@@ -13,7 +14,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         topics = topic_layout(settings.KAFKA_TOPIC, settings.KAFKA_NUM_PARTITIONS)
         ensure_topics(
-            settings.KAFKA_BOOTSTRAP_SERVERS,
+            client_config(settings.KAFKA_BOOTSTRAP_SERVERS, settings.KAFKA_AUTH),
             topics,
             replication=settings.KAFKA_REPLICATION_FACTOR,
             retention_hours=settings.KAFKA_RETENTION_HOURS,
