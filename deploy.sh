@@ -724,8 +724,13 @@ run_tests() {
   ensure_npm "$REPO_DIR/deploy/smtp"
   build_frontend
   local code=0 scripts=()
-  step "lint (ruff check, ruff format --check, shellcheck)"
+  step "lint (ruff check, ruff format --check, import rules, shellcheck)"
   { "$VENV_BIN/ruff" check --quiet . && "$VENV_BIN/ruff" format --check --quiet .; } || code=1
+  # .importlinter: contracts at the bottom, the stages in the middle, orchestration on top.
+  PYTHONPATH="backend:." "$VENV_BIN/lint-imports" --no-cache .importlinter >/dev/null || {
+    PYTHONPATH="backend:." "$VENV_BIN/lint-imports" --no-cache .importlinter | sed -n '/Broken contracts/,$p'
+    code=1
+  }
   mapfile -t scripts < <(shell_scripts)
   shellcheck "${scripts[@]}" || code=1
   if [[ -f frontend/package.json ]]; then

@@ -15,10 +15,11 @@ from prometheus_client import Counter, Gauge
 
 from bridge.config import BridgeConfig
 from bridge.dlq import DeadLetters
-from bridge.handlers import TASK_ROUTES, WORKFLOW_QUEUE, Dispatch, report_handoffs
+from bridge.handlers import Dispatch, report_handoffs
 from bridge.routing import ROUTES
 from events import EnvelopeError, UnknownEventError, decode
 from events.topics import ensure_topics, topic_layout
+from events.work import TASK_ROUTES, WORKFLOW_QUEUE
 
 logger = logging.getLogger(__name__)
 

@@ -10,15 +10,7 @@ from datetime import datetime
 from celery import Celery
 
 from events import Envelope
-from workflow.saga import forward_chain
-
-SEND_CONFIRMATION = "mailer.send_confirmation"
-RECORD_HANDOFFS = "intake.record_handoffs"
-# Queues, as the Django side routes them too (config/settings/celery.py; a unit test compares):
-# the mailer's worker consumes MAIL_QUEUE, the workflow agent everything else.
-MAIL_QUEUE = "mail"
-WORKFLOW_QUEUE = "workflow"
-TASK_ROUTES = {"mailer.*": {"queue": MAIL_QUEUE}}
+from events.work import RECORD_HANDOFFS, submission_start
 
 
 @dataclass
@@ -34,11 +26,9 @@ class Dispatch:
 
 def start_processing(envelope: Envelope, dispatch: Dispatch) -> list[str]:
     """A new submission: start the mailer and the lead workflow's chain side by side."""
-    dispatch.send(SEND_CONFIRMATION, envelope.subject, envelope.id)
-    saga = forward_chain(envelope.subject, causation_id=envelope.id, app=dispatch.celery)
-    saga.apply_async()
+    started = submission_start(dispatch.celery, envelope.subject, envelope.id)
     dispatch.handoffs.append([envelope.id, envelope.subject, dispatch.delivered_at.isoformat()])
-    return [SEND_CONFIRMATION, *(step.task for step in saga.tasks)]
+    return started
 
 
 def report_handoffs(dispatch: Dispatch) -> None:

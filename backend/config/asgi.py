@@ -9,7 +9,7 @@ from django.db import close_old_connections, reset_queries
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.stream")
 application = get_asgi_application()
 
-# The stream reads on its own threads (intake.stream), which look after their connections; a
+# The stream reads on its own threads (pipeline.stream), which look after their connections; a
 # request's own connection is never opened. Without these synchronous receivers a request needs no
 # thread of its own until it ends (Django's ASGI handler keeps one per request, for its whole life).
 signals.request_started.disconnect(reset_queries)

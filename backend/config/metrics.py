@@ -1,7 +1,7 @@
 """Prometheus metrics of the Django processes, and how a process without an HTTP server serves them.
 
 What the API, the workers and the services count is defined here; each loop's own metrics live with
-it (the relay's in outbox/relay.py, the reconciler's in intake/reconcile.py, the bridge's in
+it (the relay's in outbox/relay.py, the reconciler's in pipeline/reconcile.py, the bridge's in
 bridge/consumer.py). The API serves /metrics through django-prometheus (its gunicorn workers add up
 their numbers in prometheus_client's multiprocess mode, config/gunicorn.py); the relay, the two
 workers and the reconciler each serve theirs on a port of their own (METRICS_PORT_*, 0: none).

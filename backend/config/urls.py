@@ -6,8 +6,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, Spec
 from health_check.views import HealthCheckView
 from redis.asyncio import Redis
 
-from intake.api import SubmissionDetailApi, SubmissionListCreateApi
-from intake.baseline import SubmissionBaselineApi
+from pipeline.api import SubmissionDetailApi, SubmissionListCreateApi
+from pipeline.baseline import SubmissionBaselineApi
 
 admin.site.site_header = "Contact intake: operations"
 

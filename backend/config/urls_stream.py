@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from intake.stream import stream_health, submission_events_api
+from pipeline.stream import stream_health, submission_events_api
 
 urlpatterns = [
     path("api/submissions/<uuid:submission_id>/events", submission_events_api, name="submission-events"),

@@ -1,7 +1,7 @@
 """The mock CRM's own retention: it stands for another company's system, so it forgets its leads
 itself, in its own database: its server process purges every PURGE_INTERVAL what is older than
 DATA_RETENTION_DAYS (`crm_retention_start`, called by config/wsgi.py), and
-`manage.py purge --settings config.settings.crm_server` does the same by hand."""
+`manage.py crm_purge --settings config.settings.crm_server` does the same by hand."""
 
 import logging
 import threading

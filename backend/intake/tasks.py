@@ -5,10 +5,11 @@ from datetime import datetime
 from celery import shared_task
 
 from events import decode
+from events.work import RECORD_HANDOFFS
 from intake.services import timeline_handoffs_record, timeline_record
 
 
-@shared_task(name="intake.record_handoffs", acks_late=True)
+@shared_task(name=RECORD_HANDOFFS, acks_late=True)
 def record_handoffs(handoffs: list[list[str]]) -> dict:
     """The bridge's report of one poll batch: [event id, submission id, handed-off time] per event."""
     parsed = [(event_id, submission_id, datetime.fromisoformat(at)) for event_id, submission_id, at in handoffs]

@@ -3,9 +3,9 @@ needs nothing from the stages."""
 
 from django.contrib import admin, messages
 
-from intake.admin import SubmissionAdmin
 from intake.models import Submission
 from pipeline.erasure import person_erase
+from pipeline.submission_admin import SubmissionAdmin
 from workflow.crm_client import CrmError, CrmTransientError
 
 

@@ -19,11 +19,11 @@ from events import (
     WorkflowStepCompleted,
     WorkflowStepFailed,
 )
+from events.saga import STEP_NAMES, compensation_chain, compensations_for, forward_chain
 from intake.models import Submission
 from intake.services import event_emit
 from workflow.crm_client import crm_lead_create, crm_lead_delete_by_external_id
 from workflow.models import Lead, SagaRun, SagaStep
-from workflow.saga import STEP_NAMES, compensation_chain, compensations_for, forward_chain
 
 logger = logging.getLogger(__name__)
 

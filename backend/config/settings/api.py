@@ -101,6 +101,6 @@ else:
 # frontend hides them then too, from its /config.json).
 DEMO_CONTROLS = env.bool("DEMO_CONTROLS", default=False)
 
-# The synchronous baseline endpoint (intake/baseline.py), for `./deploy.sh bench` only.
+# The synchronous baseline endpoint (pipeline/baseline.py), for `./deploy.sh bench` only.
 BENCH_BASELINE = env.bool("BENCH_BASELINE", default=False)
 BENCH_BASELINE_CRM_LATENCY_MS = env.int("BENCH_BASELINE_CRM_LATENCY_MS", default=100)

@@ -1,6 +1,7 @@
 """Celery on Redis: JSON only, explicit time limits, one task prefetched at a time."""
 
 from config.env import env
+from events.work import MAIL_QUEUE, TASK_ROUTES, WORKFLOW_QUEUE
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="redis://127.0.0.1:6379/0")
 # Empty: the broker's Redis (the relay's wake-up channel, heartbeats, dedupe keys, rate limits).
@@ -43,7 +44,7 @@ TASK_MAX_RETRIES = env.int("TASK_MAX_RETRIES", default=14)
 TASK_RETRY_BACKOFF_MAX = env.int("TASK_RETRY_BACKOFF_MAX", default=30)
 
 # The reconciler (manage.py reconcile): every RECONCILE_INTERVAL seconds it re-drives work that made
-# no progress for RECONCILE_STALL_SECONDS (see intake/reconcile.py).
+# no progress for RECONCILE_STALL_SECONDS (see pipeline/reconcile.py).
 RECONCILE_INTERVAL = env.float("RECONCILE_INTERVAL", default=5.0)
 RECONCILE_STALL_SECONDS = env.int("RECONCILE_STALL_SECONDS", default=60)
 # An email task lost with a dead worker (no email row this long after publication, mail queue empty).
@@ -51,10 +52,10 @@ RECONCILE_MAIL_HANDOFF_SECONDS = env.int("RECONCILE_MAIL_HANDOFF_SECONDS", defau
 # Above this many queued tasks the reconciler re-drives nothing (a backlog, not a loss).
 RECONCILE_BACKLOG_LIMIT = env.int("RECONCILE_BACKLOG_LIMIT", default=100)
 # Two queues, each with its own worker (the proof of concept's mailer and workflow-agent): mail on
-# "mail", the saga and everything else on "workflow". The bridge routes the same way (bridge/handlers.py).
-CELERY_TASK_DEFAULT_QUEUE = "workflow"
-CELERY_TASK_ROUTES = {"mailer.*": {"queue": "mail"}}
-CELERY_QUEUES_WATCHED = ("mail", "workflow")
+# "mail", the saga and everything else on "workflow", as the bridge routes them (events/work.py).
+CELERY_TASK_DEFAULT_QUEUE = WORKFLOW_QUEUE
+CELERY_TASK_ROUTES = TASK_ROUTES
+CELERY_QUEUES_WATCHED = (MAIL_QUEUE, WORKFLOW_QUEUE)
 
 # A relay, bridge or reconciler that has failed at every attempt for this long is reported down.
 HEALTH_STUCK_SECONDS = env.int("HEALTH_STUCK_SECONDS", default=30)

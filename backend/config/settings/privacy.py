@@ -1,4 +1,4 @@
-"""Personal data: how long finished submissions are kept (intake/retention.py, `manage.py purge`)."""
+"""Personal data: how long finished submissions are kept (pipeline/retention.py, `manage.py purge`)."""
 
 from django.core.exceptions import ImproperlyConfigured
 

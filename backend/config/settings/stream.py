@@ -9,6 +9,6 @@ ROOT_URLCONF = "config.urls_stream"
 # sessions, CSRF, auth, messages) are async-capable, but each of their hooks hops to the request's
 # own thread, and under ASGI that thread stays with the request while it lasts: for a live viewer,
 # minutes. This process answers two GET routes, without static files; the stream reads the API's
-# session cookie itself (intake.stream) to let staff follow any submission.
+# session cookie itself (pipeline.stream) to let staff follow any submission.
 MIDDLEWARE = ["config.middleware.BodySizeLimitMiddleware", "corsheaders.middleware.CorsMiddleware"]
 SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410"]  # the admin is the API's

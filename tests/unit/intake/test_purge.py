@@ -13,13 +13,13 @@ from django.utils import timezone
 
 from crm.models import CrmLead
 from events import EmailDispatched, WorkflowCompleted, WorkflowStepCompleted
-from intake import retention
 from intake.models import Submission, TimelineEntry
-from intake.reconcile import Reconciler
-from intake.retention import BATCHES, KEPT, submissions_purge
 from intake.services import event_emit, submission_create
 from mailer.models import EmailDelivery
 from outbox.models import OutboxEvent
+from pipeline import retention
+from pipeline.reconcile import Reconciler
+from pipeline.retention import BATCHES, KEPT, submissions_purge
 from workflow.models import Lead, SagaRun, SagaStep
 
 pytestmark = pytest.mark.django_db
@@ -132,7 +132,7 @@ def test_a_recent_finished_submission_stays():
 def test_an_old_submission_still_in_flight_stays_and_is_counted_as_kept(email, saga, caplog):
     stuck = submission(100, email=email, saga=saga)
     before = rows_about(stuck)
-    with caplog.at_level(logging.WARNING, logger="intake.retention"):
+    with caplog.at_level(logging.WARNING, logger="pipeline.retention"):
         counts = purge()
     assert rows_about(stuck) == before
     assert counts[KEPT] == 1 and counts["intake.Submission"] == 0
@@ -173,7 +173,7 @@ def test_a_dry_run_deletes_nothing_and_counts_what_would_go():
 
 def test_a_purge_larger_than_a_batch_runs_batch_by_batch():
     subs = [submission(100) for _ in range(5)]
-    with mock.patch("intake.retention._batch_purge", wraps=retention._batch_purge) as batch:
+    with mock.patch("pipeline.retention._batch_purge", wraps=retention._batch_purge) as batch:
         counts = purge(batch_size=2)
     assert [len(call.args[0]) for call in batch.call_args_list] == [2, 2, 1]  # one transaction each
     assert counts[BATCHES] == 3 and counts["intake.Submission"] == 5
@@ -199,7 +199,7 @@ def test_the_command_prints_what_it_deleted_per_model():
     submission(100, saga=SagaRun.Status.RUNNING)
     output = run_command()
     assert "intake.Submission: 1" in output and "outbox.OutboxEvent: 4" in output
-    assert "workflow.SagaStep: 1" in output and "crm.CrmLead: 0" in output
+    assert "workflow.SagaStep: 1" in output
     assert "kept, not final: 1" in output
     assert rows_about(old) == GONE
 
@@ -227,14 +227,23 @@ def test_a_retention_of_0_days_purges_nothing(settings):
     assert rows_about(old)["submission"] == 1
 
 
-def test_the_command_deletes_crm_leads_older_than_the_cutoff():
+def test_the_crm_purges_its_own_leads_older_than_the_cutoff_not_the_pipelines_purge(settings):
     fields = {"name": "Ada", "email": "ada@example.org", "owner": "alice@sales.example"}
     old = [CrmLead.objects.create(external_id=f"old-{n}", **fields) for n in range(3)]
     recent = CrmLead.objects.create(external_id="recent", **fields)
     CrmLead.objects.filter(pk__in=[lead.pk for lead in old]).update(created_at=days_ago(100))
-    assert "crm.CrmLead: 3" in run_command("--dry-run") and CrmLead.objects.count() == 4
-    assert "crm.CrmLead: 3" in run_command()
+    assert "crm" not in run_command().lower() and CrmLead.objects.count() == 4  # another system's data
+
+    def crm_purge(*args) -> str:
+        out = io.StringIO()
+        call_command("crm_purge", *args, stdout=out)
+        return out.getvalue()
+
+    assert "would be deleted (dry run): 3" in crm_purge("--dry-run") and CrmLead.objects.count() == 4
+    assert "deleted: 3" in crm_purge()
     assert list(CrmLead.objects.values_list("pk", flat=True)) == [recent.pk]
+    settings.DATA_RETENTION_DAYS = 0
+    assert "off" in crm_purge()
 
 
 def reconciler() -> Reconciler:
@@ -259,7 +268,7 @@ def test_the_reconciler_purges_when_due_and_not_again_before_the_interval(settin
 def test_the_reconciler_goes_on_at_the_next_tick_while_a_backlog_lasts(settings):
     settings.PURGE_INTERVAL = 3600
     rec = reconciler()
-    with mock.patch("intake.reconcile.PURGE_BATCHES_PER_TICK", 1), mock.patch("intake.reconcile.PURGE_BATCH", 2):
+    with mock.patch("pipeline.reconcile.PURGE_BATCHES_PER_TICK", 1), mock.patch("pipeline.reconcile.PURGE_BATCH", 2):
         for _ in range(3):
             submission(100)
         start = rec.next_purge_at
@@ -272,7 +281,7 @@ def test_a_failed_purge_is_logged_and_tried_again_an_interval_later(settings, ca
     settings.PURGE_INTERVAL = 3600
     rec = reconciler()
     start = rec.next_purge_at
-    with mock.patch("intake.reconcile.submissions_purge", side_effect=RuntimeError("database is locked")):
+    with mock.patch("pipeline.reconcile.submissions_purge", side_effect=RuntimeError("database is locked")):
         assert rec.purge_if_due(now=start) is None
     assert "purge failed" in caplog.text
     assert rec.purge_if_due(now=start + 60) is None
@@ -292,7 +301,7 @@ def test_the_reconcilers_loop_purges_and_outlives_a_failed_purge(settings):
     rec = reconciler()
     rec.next_purge_at = 0  # due
     rec.run_once = lambda: rec.stopping.set()  # one tick
-    with mock.patch("intake.reconcile.submissions_purge", side_effect=RuntimeError("disk I/O error")) as purge_call:
+    with mock.patch("pipeline.reconcile.submissions_purge", side_effect=RuntimeError("disk I/O error")) as purge_call:
         rec.run_forever()
     assert purge_call.call_count == 1
     assert rec.redis.set.called  # the heartbeat was still written

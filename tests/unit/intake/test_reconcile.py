@@ -7,10 +7,10 @@ from celery import Celery
 from django.utils import timezone
 
 from intake.models import TimelineEntry
-from intake.reconcile import Reconciler
 from intake.services import submission_create
 from mailer.models import EmailDelivery
 from outbox.models import OutboxEvent
+from pipeline.reconcile import Reconciler
 from workflow.models import SagaRun
 
 pytestmark = pytest.mark.django_db

@@ -11,8 +11,8 @@ from django.utils.deprecation import MiddlewareMixin
 from django.utils.module_loading import import_string
 
 from events import EmailDispatched, WorkflowCompleted, make_envelope
-from intake import stream
 from intake.services import timeline_record
+from pipeline import stream
 from tests.conftest import run_async
 from tests.unit.factories import SubmissionFactory, access_token_for
 

@@ -3,9 +3,9 @@ from datetime import UTC, datetime
 import pytest
 
 from events import EmailDispatched, WorkflowCompleted, make_envelope
-from intake.selectors import Status, status_from, submission_state
 from intake.services import submission_create, timeline_handoffs_record, timeline_record
 from outbox.models import OutboxEvent
+from pipeline.selectors import Status, status_from, submission_state
 from tests.unit.factories import SubmissionFactory
 
 pytestmark = pytest.mark.django_db

@@ -16,12 +16,12 @@ from events import (
     WorkflowCompleted,
     WorkflowStepCompleted,
 )
-from intake.admin import STATUSES
 from intake.models import Submission, TimelineEntry
-from intake.selectors import submission_state
 from intake.services import submission_create
 from mailer.models import EmailDelivery
 from outbox.models import OutboxEvent
+from pipeline.selectors import submission_state
+from pipeline.submission_admin import STATUSES
 from tests.unit.ops.test_operator_surfaces import ADMIN_PAGES
 from workflow.models import Lead, SagaRun, SagaStep
 

@@ -328,12 +328,12 @@ def test_the_bridge_lag_is_the_end_offset_minus_the_committed_one_per_partition(
 @pytest.mark.django_db
 def test_the_reconciler_counts_its_actions_by_kind_and_logs_each_under_the_submission_s_correlation_id():
     submission = accepted(5, published=True)
-    handler, captured = json_lines_of("intake.reconcile")
+    handler, captured = json_lines_of("pipeline.reconcile")
     try:
         with Delta() as moved:
             assert reconciler(queued=3).run_once(stall_seconds=60)["handoffs"] == 1
     finally:
-        logging.getLogger("intake.reconcile").removeHandler(handler)
+        logging.getLogger("pipeline.reconcile").removeHandler(handler)
     assert moved("intake_reconciler_actions_total", kind="handoffs") == 1
     assert value("intake_celery_queue_length", queue="workflow") == 3
     [line] = [line for line in captured if "hand-off" in line["message"]]

@@ -11,9 +11,9 @@ from django.core.management import call_command
 from django.test import override_settings
 from rest_framework.test import APIClient
 
-from intake.api import SubmissionInputSerializer, SubmissionInvalidSerializer
 from intake.services import submission_create
 from intake.throttling import SubmissionRateThrottle
+from pipeline.api import SubmissionInputSerializer, SubmissionInvalidSerializer
 
 pytestmark = pytest.mark.django_db
 

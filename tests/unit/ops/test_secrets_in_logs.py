@@ -67,7 +67,7 @@ def test_the_streams_access_line_keeps_its_path_without_the_query(captured):
 
 
 def test_a_warning_with_a_full_url_and_an_exception_are_redacted(captured):
-    log = logging.getLogger("intake.stream")
+    log = logging.getLogger("pipeline.stream")
     log.warning("refused %s", f"http://host/api/submissions/1/events?access_token={TOKEN}")
     try:
         raise ValueError(f"bad header Authorization: Bearer {TOKEN}")

@@ -1,6 +1,6 @@
 import pytest
 
-from workflow.saga import compensation_chain, compensations_for, forward_chain
+from events.saga import compensation_chain, compensations_for, forward_chain
 from workflow.services import lead_owner_for
 
 

@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from config.celery import app as celery_app
+from events.work import mail_send
 from mailer.services import mail_retry_failed
 
 
@@ -13,5 +14,5 @@ class Command(BaseCommand):
     def handle(self, *args, submission_ids: list[str], **options):
         ids = mail_retry_failed(submission_ids=submission_ids or None)
         for submission_id in ids:
-            celery_app.send_task("mailer.send_confirmation", args=[submission_id, None])
+            mail_send(celery_app, submission_id)
         self.stdout.write(f"{len(ids)} email(s) sent to the mailer again")

@@ -1,4 +1,4 @@
-"""The submissions API: accept a submission, show its progress (live progress: intake.stream)."""
+"""The submissions API: accept a submission, show its progress (live progress: pipeline.stream)."""
 
 from django.conf import settings
 from django.core.validators import RegexValidator
@@ -15,10 +15,10 @@ from config.logs import correlation_id_set
 from config.metrics import SUBMISSIONS
 from intake.access import access_check, access_expires_at, bearer_token
 from intake.models import Submission
-from intake.selectors import submission_state
 from intake.services import submission_create
 from intake.throttling import SubmissionRateThrottle
 from intake.validators import no_control_characters, no_control_characters_multiline
+from pipeline.selectors import submission_state
 
 # A required text is trimmed, then refused when nothing is left ("This field may not be blank.", before
 # any validator runs). JSON Schema cannot say "not only whitespace" except with a pattern, and

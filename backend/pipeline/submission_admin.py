@@ -20,9 +20,9 @@ from events import (
     WorkflowCompleted,
 )
 from intake.models import Submission, TimelineEntry
-from intake.selectors import Status, submission_state
 from mailer.models import EmailDelivery
 from outbox.models import OutboxEvent
+from pipeline.selectors import Status, submission_state
 from workflow.models import SagaRun
 
 STATUSES = (
@@ -41,7 +41,7 @@ def _has(*types: str, **conditions) -> Exists:
 
 
 def _status_conditions() -> dict[str, Q]:
-    """intake.selectors.status_from as conditions on the timeline (tests/unit/ops/test_admin.py compares them).
+    """pipeline.selectors.status_from as conditions on the timeline (tests/unit/ops/test_admin.py compares them).
 
     RECEIVED and PUBLISHED share one condition here ("started"): the outbox tells them apart."""
     sent, failed = Q(_has(EmailDispatched.TYPE)), Q(_has(EmailFailed.TYPE))

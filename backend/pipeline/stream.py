@@ -32,9 +32,9 @@ from redis.exceptions import RedisError
 
 from config.client import client_address
 from intake.access import access_check, bearer_token
-from intake.api import SubmissionOutputSerializer
 from intake.models import Submission
-from intake.selectors import FINAL_STATUSES, submission_state
+from pipeline.api import SubmissionOutputSerializer
+from pipeline.selectors import FINAL_STATUSES, submission_state
 
 logger = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ Every action is idempotent at the receiving end (claims, step rows, event ids), 
 races the original does no harm. `manage.py redrive` runs one tick with a chosen stall time.
 
 Every PURGE_INTERVAL (the first time PURGE_FIRST_DELAY after start) it also deletes finished
-submissions older than DATA_RETENTION_DAYS (intake/retention.py). A tick purges at most
+submissions older than DATA_RETENTION_DAYS (pipeline/retention.py). A tick purges at most
 PURGE_BATCHES_PER_TICK batches, so re-drives are not held up: a larger backlog is purged over the next
 ticks. A failed purge is logged and tried again an interval later. The same purge forgets the
 admin's old sign-in records (django-axes). The mock CRM's own database is purged by the CRM's
@@ -42,12 +42,12 @@ from config.celery import app as celery_app
 from config.logs import correlation_id_bound
 from config.loop import FailureClock
 from config.metrics import metrics_serve
+from events.work import mail_send, saga_start
 from intake.models import Submission, TimelineEntry
-from intake.retention import BATCHES, submissions_purge
 from mailer.services import mail_due_ids
 from outbox.models import OutboxEvent
 from outbox.services import outbox_notify
-from workflow.saga import forward_chain
+from pipeline.retention import BATCHES, submissions_purge
 from workflow.services import saga_redrive, saga_stalled
 
 logger = logging.getLogger(__name__)
@@ -167,9 +167,9 @@ class Reconciler:
                 continue
             with correlation_id_bound(submission.correlation_id):  # its tasks carry it (config/celery.py)
                 if lost_mail:
-                    self.celery.send_task("mailer.send_confirmation", args=[key, event_id])
+                    mail_send(self.celery, key, event_id)
                 if lost_saga:
-                    forward_chain(key, causation_id=event_id, app=self.celery).apply_async()
+                    saga_start(self.celery, key, event_id)
                 logger.info("re-drove the hand-off of submission %s", key, extra={"submission_id": key})
             sent += 1
         return sent
@@ -180,7 +180,7 @@ class Reconciler:
         for submission_id, correlation_id in self._with_correlation_ids(due):
             if self._first_time("mail", submission_id, min(stall, 30)):
                 with correlation_id_bound(correlation_id):
-                    self.celery.send_task("mailer.send_confirmation", args=[submission_id, None])
+                    mail_send(self.celery, submission_id)
                     logger.info("re-sent the confirmation of submission %s", submission_id)
                 sent += 1
         return sent

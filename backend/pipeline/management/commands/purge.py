@@ -5,19 +5,16 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
 from config.admin import admin_login_records_purge
-from crm.models import CrmLead
-from crm.retention import crm_leads_purge
-from intake.retention import BATCHES, KEPT, submissions_purge
+from pipeline.retention import BATCHES, KEPT, submissions_purge
 
 
 class Command(BaseCommand):
     help = (
         "Delete personal data older than DATA_RETENTION_DAYS (or --days) in the database of the settings it "
         "runs with: finished submissions with their timeline, email, saga, lead and published outbox rows, and "
-        "the admin's sign-in records (django-axes), and the mock CRM's leads. Work still in flight and unpublished "
-        "events are kept (see intake/retention.py). The reconciler runs it every PURGE_INTERVAL for the pipeline's "
-        "database; the mock CRM's server purges its own database itself (with --settings "
-        "config.settings.crm_server this runs that purge by hand)."
+        "the admin's sign-in records (django-axes). Work still in flight and unpublished events are kept (see "
+        "pipeline/retention.py). The reconciler runs it every PURGE_INTERVAL. The mock CRM's server purges its own "
+        "database itself (by hand: crm_purge)."
     )
 
     def add_arguments(self, parser):
@@ -38,7 +35,6 @@ class Command(BaseCommand):
             return
         older_than = timezone.now() - timedelta(days=days)
         counts = submissions_purge(older_than=older_than, dry_run=dry_run)
-        counts[CrmLead._meta.label] = crm_leads_purge(older_than=older_than, dry_run=dry_run)
         counts["axes (admin sign-in records)"] = admin_login_records_purge(older_than=older_than, dry_run=dry_run)
         kept, _ = counts.pop(KEPT), counts.pop(BATCHES)
         verb = "would be deleted (dry run)" if dry_run else "deleted"

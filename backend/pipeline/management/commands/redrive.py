@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from intake.reconcile import Reconciler
+from pipeline.reconcile import Reconciler
 
 
 class Command(BaseCommand):
