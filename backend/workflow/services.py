@@ -60,18 +60,6 @@ def _emit(run: SagaRun, event) -> None:
     event_emit(event=event, correlation_id=str(run.submission.correlation_id), causation_id=run.causation_id or None)
 
 
-def saga_start(*, submission_id: str, causation_id: str | None = None) -> dict:
-    """Send a run's forward chain again (a reconciler re-drive, or a task of an older bridge); the
-    first step creates the run, and steps skip what is done, so a repeat is always safe."""
-    if not Submission.objects.filter(id=submission_id).exists():
-        logger.warning("saga: no submission %s; nothing to start", submission_id)
-        return {"run": None, "created": False, "status": "UNKNOWN_SUBMISSION"}
-    run = SagaRun.objects.filter(submission_id=submission_id).first()
-    if run is None or run.status == SagaRun.Status.RUNNING:
-        forward_chain(submission_id, causation_id=causation_id).apply_async()
-    return {"run": run.pk if run else None, "status": run.status if run else SagaRun.Status.RUNNING}
-
-
 def _run_for(submission_id: str, step: str) -> SagaRun | None:
     """The saga run with its submission, or None when it does not exist yet (the first step makes it)."""
     run = SagaRun.objects.select_related("submission").filter(submission_id=submission_id).first()
@@ -186,15 +174,6 @@ def crm_lead_push(*, submission_id: str) -> dict:
         return {"crm_lead_id": lead.crm_lead_id}
 
     return _run_step(submission_id, "create_crm_lead", action)
-
-
-@transaction.atomic
-def saga_complete(*, submission_id: str) -> dict:
-    """End a run whose steps all finished (the last step does this itself; kept for older chains)."""
-    run = SagaRun.objects.select_related("submission").get(submission_id=submission_id)
-    if set(SagaStep.objects.filter(run=run).values_list("name", flat=True)) != set(STEP_NAMES):
-        return {"completed": False}
-    return {"completed": _complete(run, Lead.objects.get(submission_id=submission_id))}
 
 
 def saga_fail(*, submission_id: str, step: str, reason: str) -> dict:

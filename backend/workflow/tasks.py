@@ -48,12 +48,6 @@ class UndoStepTask(Task):
         services.saga_undo_failed(submission_id=args[0], step=self.step_name, reason=f"{type(exc).__name__}: {exc}")
 
 
-@shared_task(name="workflow.start_saga", acks_late=True)
-def start_saga(submission_id: str, causation_id: str | None = None) -> dict:
-    """Send a saga's forward chain (the bridge sends the chain itself; kept for re-drives by name)."""
-    return services.saga_start(submission_id=submission_id, causation_id=causation_id)
-
-
 @shared_task(name="workflow.tag_lead", base=ForwardStepTask, step_name="tag_lead", **STEP_OPTIONS)
 def tag_lead(submission_id: str, causation_id: str | None = None) -> dict:
     """Saga step 1 (it starts the run)."""
@@ -70,12 +64,6 @@ def assign_owner(submission_id: str) -> dict:
 def create_crm_lead(submission_id: str) -> dict:
     """Saga step 3 (it completes the run)."""
     return services.crm_lead_push(submission_id=submission_id)
-
-
-@shared_task(name="workflow.complete_saga", acks_late=True)
-def complete_saga(submission_id: str) -> dict:
-    """End of a forward chain sent by an older release (the last step now completes the run)."""
-    return services.saga_complete(submission_id=submission_id)
 
 
 @shared_task(name="workflow.undo_create_crm_lead", base=UndoStepTask, step_name="create_crm_lead", **STEP_OPTIONS)

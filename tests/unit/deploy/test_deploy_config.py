@@ -6,6 +6,7 @@ import ast
 import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -285,3 +286,24 @@ def test_env_example_states_the_readers_defaults():
             assert value in ("", envfile.DERIVED[name](settings)), name
         elif name in envfile.DEFAULTS:
             assert value == envfile.DEFAULTS[name], name
+
+
+def test_the_configuration_reference_names_every_setting_with_the_readers_default():
+    rows = re.findall(
+        r"^\| ([^|]*`[A-Z][A-Z0-9_]+`[^|]*) \| ([^|]*) \|", (REPO / "docs" / "configuration.md").read_text(), re.M
+    )
+    documented = {name: default for names, default in rows for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", names)}
+    read = set(envfile.DEFAULTS) | set(envfile.DERIVED)
+    assert read - set(documented) == set(), "settings missing from docs/configuration.md"
+    # Secrets without a default, and the HTTPS switches whose default follows PRODUCTION, are read too.
+    code = "".join(path.read_text() for folder in ("backend", "bridge") for path in (REPO / folder).rglob("*.py"))
+    named_in_code = set(re.findall(r"\benv\.\w+\(\s*\"([A-Z][A-Z0-9_]+)\"", code))
+    example = set(envfile.parse((REPO / ".env.example").read_text()))  # secrets deploy.sh and Compose read
+    assert set(documented) - read - named_in_code - example == set(), "documented but never read"
+    for names, default in rows:
+        name, *others = re.findall(r"`([A-Z][A-Z0-9_]+)`", names)
+        value = envfile.DEFAULTS.get(name)
+        if not others and value and not default.strip().startswith(("generated", "empty")):
+            assert value in default.replace("`", ""), (
+                f"{name}: reference says {default.strip()!r}, the reader {value!r}"
+            )

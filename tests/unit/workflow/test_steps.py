@@ -105,18 +105,6 @@ def test_second_failure_report_starts_no_second_compensation(django_capture_on_c
     assert [t for t, _ in event_types(submission)].count("WorkflowStepFailed") == 1
 
 
-def test_an_older_chains_complete_task_ends_only_a_run_whose_steps_all_finished(monkeypatch):
-    monkeypatch.setattr(services, "crm_lead_create", lambda **_: "crm-9")
-    submission = SubmissionFactory()
-    start(submission)
-    assert services.saga_complete(submission_id=str(submission.id)) == {"completed": False}
-    services.lead_tag(submission_id=str(submission.id))
-    services.lead_assign_owner(submission_id=str(submission.id))
-    services.crm_lead_push(submission_id=str(submission.id))
-    assert services.saga_complete(submission_id=str(submission.id)) == {"completed": False}  # done already
-    assert [t for t, _ in event_types(submission)].count("WorkflowCompleted") == 1
-
-
 def test_forward_steps_stop_once_the_run_is_compensating():
     submission = SubmissionFactory()
     start(submission)
