@@ -6,7 +6,14 @@ from datetime import UTC, datetime
 from confluent_kafka import Message, Producer
 
 from events.envelope import CONTENT_TYPE_HEADER
-from events.topics import dlq_topic
+from events.topics import (
+    DLQ_AT,
+    DLQ_REASON,
+    DLQ_SOURCE_OFFSET,
+    DLQ_SOURCE_PARTITION,
+    DLQ_SOURCE_TOPIC,
+    dlq_topic,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -18,11 +25,11 @@ class DeadLetters:
     def park(self, msg: Message, reason: str) -> None:
         """Copy the record to the DLQ with where it came from and why; wait until Kafka has it."""
         headers = [
-            ("dlq_reason", reason.encode()),
-            ("dlq_source_topic", msg.topic().encode()),
-            ("dlq_source_partition", str(msg.partition()).encode()),
-            ("dlq_source_offset", str(msg.offset()).encode()),
-            ("dlq_at", datetime.now(UTC).isoformat().encode()),
+            (DLQ_REASON, reason.encode()),
+            (DLQ_SOURCE_TOPIC, msg.topic().encode()),
+            (DLQ_SOURCE_PARTITION, str(msg.partition()).encode()),
+            (DLQ_SOURCE_OFFSET, str(msg.offset()).encode()),
+            (DLQ_AT, datetime.now(UTC).isoformat().encode()),
         ]
         # A parked CloudEvent keeps its content type, and a CloudEvents client still reads it in
         # structured mode (the reasons are not `ce_` headers). The old relay's `ce_id`/`ce_type` are

@@ -13,7 +13,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 
 from bridge.config import BridgeConfig
 from events import record_headers
-from events.topics import dlq_topic
+from events.topics import DLQ_REPLAYED_FROM, DLQ_SOURCE_TOPIC, dlq_topic
 
 logger = logging.getLogger(__name__)
 
@@ -53,9 +53,9 @@ def replay_dead_letters(config: BridgeConfig, *, limit: int | None = None, timeo
             if msg is None or msg.error():
                 continue
             headers = dict(msg.headers() or [])
-            target = headers.get("dlq_source_topic", config.topic.encode()).decode()
+            target = headers.get(DLQ_SOURCE_TOPIC, config.topic.encode()).decode()
             origin = f"{msg.partition()}@{msg.offset()}".encode()
-            replayed_headers = [*record_headers(), ("dlq_replayed_from", origin)]
+            replayed_headers = [*record_headers(), (DLQ_REPLAYED_FROM, origin)]
             # With its own time: a replayed record leaves the topic when the original would have,
             # not a whole retention after the replay.
             _, created = msg.timestamp()

@@ -14,16 +14,18 @@ from typing import Any
 
 from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, Message
 
+from events.topics import (
+    DLQ_AT,
+    DLQ_HEADER_PREFIX,
+    DLQ_REASON,
+    DLQ_REPLAYED_FROM,
+    DLQ_SOURCE_OFFSET,
+    DLQ_SOURCE_PARTITION,
+    DLQ_SOURCE_TOPIC,
+)
+
 # A value is shown up to this many characters (an event is a few KiB; the bridge refuses 256 KiB).
 VALUE_DISPLAY_CHARS = 10_000
-# The headers the bridge writes on a dead letter (bridge/dlq.py) and on a replayed one (bridge/replay.py).
-DLQ_HEADER_PREFIX = "dlq_"
-DLQ_REASON = "dlq_reason"
-DLQ_SOURCE_TOPIC = "dlq_source_topic"
-DLQ_SOURCE_PARTITION = "dlq_source_partition"
-DLQ_SOURCE_OFFSET = "dlq_source_offset"
-DLQ_AT = "dlq_at"
-DLQ_REPLAYED_FROM = "dlq_replayed_from"
 _KEPT_CONTROLS = {"\n", "\t"}
 _HIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
 

@@ -13,6 +13,7 @@ from celery import chain, signature
 @dataclass(frozen=True)
 class Step:
     name: str
+    label: str  # what a visitor and an operator read once it is done
     remote: bool = False
 
     @property
@@ -24,12 +25,15 @@ class Step:
         return f"workflow.undo_{self.name}"
 
 
+# The one list of the saga's steps. The admin, the API's schema (the demo's failure control) and the
+# frontend (frontend/src/saga.generated.ts, written by `python -m events.saga` in backend/) take it from here.
 STEPS: tuple[Step, ...] = (
-    Step("tag_lead"),
-    Step("assign_owner"),
-    Step("create_crm_lead", remote=True),
+    Step("tag_lead", "Lead tagged"),
+    Step("assign_owner", "Owner assigned"),
+    Step("create_crm_lead", "CRM lead created", remote=True),
 )
 STEP_NAMES = tuple(step.name for step in STEPS)
+STEP = {step.name: step for step in STEPS}
 FINISH_COMPENSATION_TASK = "workflow.finish_compensation"
 
 
@@ -61,6 +65,30 @@ def forward_chain(submission_id: str, causation_id: str | None = None, app=None)
 def compensation_chain(submission_id: str, undo_steps: list[str]):
     """The undo tasks in the given order, then finish_compensation."""
     return chain(
-        *(signature(f"workflow.undo_{name}", args=(submission_id,), immutable=True) for name in undo_steps),
+        *(signature(STEP[name].undo_task, args=(submission_id,), immutable=True) for name in undo_steps),
         signature(FINISH_COMPENSATION_TASK, args=(submission_id,), immutable=True),
     )
+
+
+GENERATED_TS = "frontend/src/saga.generated.ts"
+
+
+def typescript() -> str:
+    """The saga's steps for the frontend, as frontend/src/saga.generated.ts holds them."""
+    names = ", ".join(f'"{step.name}"' for step in STEPS)
+    labels = "\n".join(f'  {step.name}: "{step.label}",' for step in STEPS)
+    return (
+        "// Generated from backend/events/saga.py by `cd backend && python -m events.saga`: do not edit.\n"
+        "// A unit test fails when this file and the saga's steps differ.\n"
+        f"export const WORKFLOW_STEPS = [{names}] as const;\n"
+        "export type WorkflowStep = (typeof WORKFLOW_STEPS)[number];\n"
+        f"export const STEP_LABELS: Record<WorkflowStep, string> = {{\n{labels}\n}};\n"
+    )
+
+
+if __name__ == "__main__":
+    from pathlib import Path
+
+    target = Path(__file__).resolve().parents[2] / GENERATED_TS
+    target.write_text(typescript())
+    print(f"wrote {target}")

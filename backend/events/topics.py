@@ -10,6 +10,17 @@ DEFAULT_RETENTION_HOURS = 168.0
 MAX_SEGMENT_HOURS = 24.0
 
 
+# The headers of a dead letter (bridge/dlq.py) and of a replayed one (bridge/replay.py), which the
+# event console reads back.
+DLQ_HEADER_PREFIX = "dlq_"
+DLQ_REASON = "dlq_reason"
+DLQ_SOURCE_TOPIC = "dlq_source_topic"
+DLQ_SOURCE_PARTITION = "dlq_source_partition"
+DLQ_SOURCE_OFFSET = "dlq_source_offset"
+DLQ_AT = "dlq_at"
+DLQ_REPLAYED_FROM = "dlq_replayed_from"
+
+
 def dlq_topic(topic: str) -> str:
     """Where records that cannot be decoded or routed are parked, with the reason."""
     return f"{topic}.dlq"

@@ -2,15 +2,14 @@ import uuid
 
 from django.db import models
 
+from events.saga import STEPS
+
 
 class Submission(models.Model):
     """One contact-form submission, as accepted by the API."""
 
-    class FailAt(models.TextChoices):
-        NONE = "", "no failure"
-        TAG_LEAD = "tag_lead", "tag_lead"
-        ASSIGN_OWNER = "assign_owner", "assign_owner"
-        CREATE_CRM_LEAD = "create_crm_lead", "create_crm_lead"
+    # The demo's failure control: no failure, or one of the saga's steps (events/saga.py).
+    DEMO_FAIL_CHOICES = [("", "no failure"), *((step.name, step.name) for step in STEPS)]
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     correlation_id = models.UUIDField(default=uuid.uuid4, editable=False)
@@ -19,7 +18,7 @@ class Submission(models.Model):
     company = models.CharField(max_length=100, blank=True, default="")
     message = models.TextField(max_length=5000)
     demo_fail_at = models.CharField(
-        max_length=32, blank=True, default="", choices=FailAt.choices, help_text="Demo control: fail this step."
+        max_length=32, blank=True, default="", choices=DEMO_FAIL_CHOICES, help_text="Demo control: fail this step."
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     access_token_hash = models.CharField(

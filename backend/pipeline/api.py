@@ -52,7 +52,7 @@ class SubmissionInputSerializer(serializers.Serializer):
         help_text=f"{TEXT_RULES} Line breaks and tabs are fine.",
     )
     demo_fail_at = serializers.ChoiceField(
-        choices=Submission.FailAt.choices,
+        choices=Submission.DEMO_FAIL_CHOICES,
         required=False,
         allow_blank=True,
         default="",

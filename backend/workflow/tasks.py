@@ -5,6 +5,7 @@ import logging
 from celery import Task, shared_task
 from django.conf import settings
 
+from events.saga import FINISH_COMPENSATION_TASK, STEP
 from workflow import services
 from workflow.crm_client import CrmError, CrmTransientError
 
@@ -48,43 +49,43 @@ class UndoStepTask(Task):
         services.saga_undo_failed(submission_id=args[0], step=self.step_name, reason=f"{type(exc).__name__}: {exc}")
 
 
-@shared_task(name="workflow.tag_lead", base=ForwardStepTask, step_name="tag_lead", **STEP_OPTIONS)
+@shared_task(name=STEP["tag_lead"].task, base=ForwardStepTask, step_name="tag_lead", **STEP_OPTIONS)
 def tag_lead(submission_id: str, causation_id: str | None = None) -> dict:
     """Saga step 1 (it starts the run)."""
     return services.lead_tag(submission_id=submission_id, causation_id=causation_id)
 
 
-@shared_task(name="workflow.assign_owner", base=ForwardStepTask, step_name="assign_owner", **STEP_OPTIONS)
+@shared_task(name=STEP["assign_owner"].task, base=ForwardStepTask, step_name="assign_owner", **STEP_OPTIONS)
 def assign_owner(submission_id: str) -> dict:
     """Saga step 2."""
     return services.lead_assign_owner(submission_id=submission_id)
 
 
-@shared_task(name="workflow.create_crm_lead", base=ForwardStepTask, step_name="create_crm_lead", **STEP_OPTIONS)
+@shared_task(name=STEP["create_crm_lead"].task, base=ForwardStepTask, step_name="create_crm_lead", **STEP_OPTIONS)
 def create_crm_lead(submission_id: str) -> dict:
     """Saga step 3 (it completes the run)."""
     return services.crm_lead_push(submission_id=submission_id)
 
 
-@shared_task(name="workflow.undo_create_crm_lead", base=UndoStepTask, step_name="create_crm_lead", **STEP_OPTIONS)
+@shared_task(name=STEP["create_crm_lead"].undo_task, base=UndoStepTask, step_name="create_crm_lead", **STEP_OPTIONS)
 def undo_create_crm_lead(submission_id: str) -> dict:
     """Compensation of step 3."""
     return services.crm_lead_remove(submission_id=submission_id)
 
 
-@shared_task(name="workflow.undo_assign_owner", base=UndoStepTask, step_name="assign_owner", **STEP_OPTIONS)
+@shared_task(name=STEP["assign_owner"].undo_task, base=UndoStepTask, step_name="assign_owner", **STEP_OPTIONS)
 def undo_assign_owner(submission_id: str) -> dict:
     """Compensation of step 2."""
     return services.lead_unassign_owner(submission_id=submission_id)
 
 
-@shared_task(name="workflow.undo_tag_lead", base=UndoStepTask, step_name="tag_lead", **STEP_OPTIONS)
+@shared_task(name=STEP["tag_lead"].undo_task, base=UndoStepTask, step_name="tag_lead", **STEP_OPTIONS)
 def undo_tag_lead(submission_id: str) -> dict:
     """Compensation of step 1."""
     return services.lead_untag(submission_id=submission_id)
 
 
-@shared_task(name="workflow.finish_compensation", acks_late=True)
+@shared_task(name=FINISH_COMPENSATION_TASK, acks_late=True)
 def finish_compensation(submission_id: str) -> dict:
     """End of the compensation chain."""
     return services.saga_finish_compensation(submission_id=submission_id)

@@ -4,7 +4,7 @@
  */
 
 import { isFinalStatus, type SubmissionState, type TimelineEntry } from "./types";
-import { WORKFLOW_STEPS, type WorkflowStep } from "./validation";
+import { STEP_LABELS, WORKFLOW_STEPS } from "./saga.generated";
 
 export type StepState = "done" | "pending" | "skipped" | "failed";
 
@@ -35,12 +35,6 @@ export interface Progress {
   /** One line on where the submission is now. */
   summary: string;
 }
-
-export const STEP_LABELS: Record<WorkflowStep, string> = {
-  tag_lead: "Lead tagged",
-  assign_owner: "Owner assigned",
-  create_crm_lead: "CRM lead created",
-};
 
 /** ISO 8601 → ms since the epoch; the server sends microseconds, which Date may not read. */
 export function parseTime(iso: string | null | undefined): number | null {

@@ -15,8 +15,9 @@ export const LIMITS = {
   message: 5000,
 } as const;
 
-export const WORKFLOW_STEPS = ["tag_lead", "assign_owner", "create_crm_lead"] as const;
-export type WorkflowStep = (typeof WORKFLOW_STEPS)[number];
+import { WORKFLOW_STEPS, type WorkflowStep } from "./saga.generated";
+
+export { WORKFLOW_STEPS, type WorkflowStep };
 export type DemoFailAt = "" | WorkflowStep;
 
 export interface SubmissionInput {

@@ -1,6 +1,17 @@
 import pytest
 
-from events.saga import compensation_chain, compensations_for, forward_chain
+from config.celery import app
+from events.saga import (
+    GENERATED_TS,
+    STEP_NAMES,
+    STEPS,
+    compensation_chain,
+    compensations_for,
+    forward_chain,
+    typescript,
+)
+from intake.models import Submission
+from tests.servers import REPO
 from workflow.services import lead_owner_for
 
 
@@ -40,3 +51,19 @@ def test_owner_is_chosen_by_domain_and_is_stable():
     assert lead_owner_for("x@acme.com", owners) == lead_owner_for("Y@ACME.com", owners)
     chosen = {lead_owner_for(f"p@company{n}.com", owners) for n in range(50)}
     assert chosen == set(owners)  # every owner gets some domains
+
+
+def test_the_frontends_copy_of_the_steps_is_the_one_generated_from_the_saga():
+    assert (REPO / GENERATED_TS).read_text() == typescript(), "run `cd backend && python -m events.saga`"
+    for step in STEPS:
+        assert f'"{step.name}"' in typescript() and f'{step.name}: "{step.label}",' in typescript()
+
+
+def test_the_demos_failure_control_offers_exactly_the_saga_steps():
+    assert [value for value, _ in Submission.DEMO_FAIL_CHOICES] == ["", *STEP_NAMES]
+
+
+def test_every_step_and_its_undo_is_a_registered_task():
+    for step in STEPS:
+        assert app.tasks[step.task].step_name == step.name
+        assert app.tasks[step.undo_task].step_name == step.name
