@@ -234,11 +234,13 @@ ensure_apt() {
 ensure_python() {
   local reqs="$1" hash
   [[ -x "$VENV_BIN/python" ]] || { step "creating the virtualenv in ${VENV#"$REPO_DIR"/}"; python3 -m venv "$VENV"; }
-  hash="$(cat requirements/*.lock | sha256sum | cut -d' ' -f1)-$reqs"
+  hash="$(cat requirements/*.lock pyproject.toml | sha256sum | cut -d' ' -f1)-$reqs"
   if ! stamp_ok "$VENV/.installed" "$hash"; then
     step "installing Python packages (requirements/$reqs.lock: every version pinned, every file hashed)"
     progress "pip install" pip_progress "$VENV_BIN/pip" install --disable-pip-version-check --progress-bar off \
       --require-hashes -r "requirements/$reqs.lock"
+    step "installing the project's own packages (pyproject.toml; editable: they run from backend/ and bridge/)"
+    "$VENV_BIN/pip" install --disable-pip-version-check --quiet --no-deps -e .
     echo "$hash" >"$VENV/.installed"
   fi
 }
@@ -727,8 +729,8 @@ run_tests() {
   step "lint (ruff check, ruff format --check, import rules, shellcheck)"
   { "$VENV_BIN/ruff" check --quiet . && "$VENV_BIN/ruff" format --check --quiet .; } || code=1
   # .importlinter: contracts at the bottom, the stages in the middle, orchestration on top.
-  PYTHONPATH="backend:." "$VENV_BIN/lint-imports" --no-cache .importlinter >/dev/null || {
-    PYTHONPATH="backend:." "$VENV_BIN/lint-imports" --no-cache .importlinter | sed -n '/Broken contracts/,$p'
+  "$VENV_BIN/lint-imports" --no-cache .importlinter >/dev/null || {
+    "$VENV_BIN/lint-imports" --no-cache .importlinter | sed -n '/Broken contracts/,$p'
     code=1
   }
   mapfile -t scripts < <(shell_scripts)

@@ -12,16 +12,8 @@ access line carrying the correlation id of the submission the request created or
 """
 
 import os
-import sys
 import tempfile
 from pathlib import Path
-
-BACKEND_DIR = Path(__file__).resolve().parent.parent
-if str(BACKEND_DIR) not in sys.path:
-    sys.path.insert(0, str(BACKEND_DIR))
-# The repository's root too (the API runs from backend/): the event console replays dead letters with
-# the bridge's own code.
-pythonpath = str(BACKEND_DIR.parent)
 
 
 def _metrics_dir() -> str:

@@ -76,7 +76,7 @@ def dead_letters_replay_all() -> int:
     """Replay every dead letter parked since the last replay, with the bridge's own replay
     (`python -m bridge replay-dlq`, the same consumer group); returns how many were replayed."""
     kafka.topic_names()  # Kafka down fails here in seconds (the bridge's replay waits 10 s per request)
-    # The bridge's package is on the API's path through its gunicorn settings (config/gunicorn.py).
+    # The bridge is installed with the project's packages (pyproject.toml).
     from bridge.config import BridgeConfig
     from bridge.replay import replay_dead_letters
 

@@ -29,7 +29,6 @@ from pathlib import Path
 import aiohttp
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "backend"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 import django  # noqa: E402
