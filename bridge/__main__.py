@@ -6,37 +6,24 @@ their topic (after the fix that makes them acceptable), then exit.
 
 import argparse
 import logging
+import logging.config
 import signal
 
 import environ
-from pythonjsonlogger.json import JsonFormatter
 
 from bridge.config import BridgeConfig
-from bridge.consumer import Bridge, CorrelationIdFilter
+from bridge.consumer import Bridge
 from bridge.replay import replay_dead_letters
+from common.logs import logging_config
 from common.metrics_http import metrics_http_start
 
 logger = logging.getLogger("bridge")
 
-PLAIN = "%(asctime)s %(levelname)s %(name)s %(message)s"
-
 
 def configure_logging(level: str, log_format: str) -> None:
-    """JSON lines (LOG_FORMAT=json, the default), as the Django processes write them (config/logs.py):
-    time, level, logger, message, the record's correlation_id, and what a call passed in `extra`."""
-    handler = logging.StreamHandler()
-    handler.addFilter(CorrelationIdFilter())
-    if log_format == "json":
-        handler.setFormatter(
-            JsonFormatter(
-                "%(levelname)s %(name)s %(message)s",
-                rename_fields={"levelname": "level", "name": "logger"},
-                timestamp="time",
-            )
-        )
-    else:
-        handler.setFormatter(logging.Formatter(PLAIN))
-    logging.basicConfig(level=level, handlers=[handler], force=True)
+    """The lines every process writes (common/logs.py): JSON (LOG_FORMAT=json, the default) or text, with
+    the record's correlation id, and secrets redacted."""
+    logging.config.dictConfig(logging_config(log_format=log_format, level=level))
 
 
 def serve_metrics(host: str, port: int, allowed_hosts: tuple[str, ...]) -> None:

@@ -4,7 +4,6 @@ import json
 import logging
 import threading
 import time
-from contextvars import ContextVar
 from datetime import UTC, datetime
 
 import redis
@@ -17,6 +16,8 @@ from bridge.config import BridgeConfig
 from bridge.dlq import DeadLetters
 from bridge.handlers import Dispatch, report_handoffs
 from bridge.routing import ROUTES
+from common.logs import CORRELATION_HEADER, CORRELATION_ID
+from common.loop import FailureClock
 from events import EnvelopeError, UnknownEventError, decode
 from events.topics import ensure_topics, topic_layout
 from events.work import TASK_ROUTES, WORKFLOW_QUEUE
@@ -44,19 +45,8 @@ LAG = Gauge(
     ["topic", "partition"],
 )
 
-# The correlation id of the record being handled: on the bridge's log lines (the filter below, which
-# bridge/__main__.py installs) and in the `correlationid` header of the tasks it sends, which the
-# workers read (the same as config/logs.py and config/celery.py: the bridge imports no backend code).
-CORRELATION_ID: ContextVar[str | None] = ContextVar("correlation_id", default=None)
-CORRELATION_HEADER = "correlationid"
-
-
-class CorrelationIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        value = CORRELATION_ID.get()
-        if value is not None and getattr(record, "correlation_id", None) is None:
-            record.correlation_id = value
-        return True
+# The correlation id of the record being handled (common/logs.py's, as in every process) labels the
+# bridge's log lines and goes in the `correlationid` header of the tasks it sends, which the workers read.
 
 
 @before_task_publish.connect
@@ -102,10 +92,8 @@ class Bridge:
         self.redis = redis.Redis.from_url(config.redis_url, socket_timeout=5)
         self.stopping = threading.Event()
         self.counts = {"handed_off": 0, "nothing_to_do": 0, "duplicates": 0, "dead_lettered": 0}
-        # Health means working: set while hand-offs fail (the same offset retried), cleared by progress.
-        # (The same bookkeeping as config/loop.py's FailureClock, which the bridge cannot import.)
-        self.failing_since: float | None = None
-        self.last_error = ""
+        # Health means working: failing while hand-offs fail (the same offset retried), cleared by progress.
+        self.health = FailureClock()
         self.lag_measured_at = float("-inf")
         self.lag_labels: set[tuple[str, str]] = set()
 
@@ -168,7 +156,7 @@ class Bridge:
             except Exception as exc:
                 logger.exception("hand-off failed; will retry from offset %d", msg.offset())
                 HANDOFF_FAILURES.inc()
-                self._note(ok=False, error=f"hand-off at {msg.topic()}[{msg.partition()}]@{msg.offset()}: {exc}")
+                self.health.note(ok=False, error=f"hand-off at {msg.topic()}[{msg.partition()}]@{msg.offset()}: {exc}")
                 self._rewind(messages[index:])
                 self.stopping.wait(RETRY_PAUSE_SECONDS)
                 break
@@ -176,7 +164,7 @@ class Bridge:
                 CORRELATION_ID.reset(token)
             self.counts[outcome] += 1
             RECORDS.labels(outcome).inc()
-            self._note(ok=True)
+            self.health.note(ok=True)
             done[(msg.topic(), msg.partition())] = msg.offset() + 1
         try:
             report_handoffs(dispatch)
@@ -200,17 +188,9 @@ class Bridge:
         for (topic, partition), offset in first.items():
             self.consumer.seek(TopicPartition(topic, partition, offset))
 
-    def _note(self, *, ok: bool, error: str = "") -> None:
-        if ok:
-            self.failing_since, self.last_error = None, ""
-        else:
-            self.failing_since = self.failing_since or time.time()
-            self.last_error = error[:300]
-
     def heartbeat(self) -> None:
-        beat = {"at": time.time(), "failing_since": self.failing_since, "error": self.last_error}
         try:
-            self.redis.set(HEARTBEAT_KEY, json.dumps(beat), ex=HEARTBEAT_TTL_SECONDS)
+            self.redis.set(HEARTBEAT_KEY, json.dumps(self.health.beat()), ex=HEARTBEAT_TTL_SECONDS)
         except redis.RedisError as exc:
             logger.warning("bridge heartbeat not written: %s", exc)
 
@@ -253,7 +233,7 @@ class Bridge:
                     self.run_once()
                 except KafkaException as exc:  # the loop outlives a broker that comes and goes
                     logger.warning("consumer error: %s", exc)
-                    self._note(ok=False, error=f"Kafka: {exc}")
+                    self.health.note(ok=False, error=f"Kafka: {exc}")
                     self.stopping.wait(RETRY_PAUSE_SECONDS)
         finally:
             self.consumer.close()  # leaves the group at once, so partitions move without waiting

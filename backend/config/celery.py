@@ -23,13 +23,12 @@ from celery.signals import (
     worker_init,
 )
 
+from common.logs import CORRELATION_HEADER, CORRELATION_ID
 from config import metrics
-from config.logs import CORRELATION_ID
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 
 # The message header with the submission's correlation id (Celery's own `correlation_id` is the task id).
-CORRELATION_HEADER = "correlationid"
 
 app = Celery("intake")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -30,7 +30,7 @@ os.makedirs(os.environ["PROMETHEUS_MULTIPROC_DIR"], exist_ok=True)
 from gunicorn import glogging  # noqa: E402
 from prometheus_client import multiprocess  # noqa: E402
 
-from config.logs import CorrelationIdFilter, JsonFormatter, SecretsFilter  # noqa: E402
+from common.logs import CorrelationIdFilter, JsonFormatter, SecretsFilter  # noqa: E402
 from config.settings.observability import LOG_FORMAT  # noqa: E402
 
 # gthread, giving a thread only to a request that has fully arrived (config/gunicorn_worker.py says why).

@@ -13,7 +13,7 @@ from health_check.exceptions import ServiceUnavailable
 from redis.asyncio import Redis
 
 from common.kafka import client_config
-from config.loop import stuck_for
+from common.loop import stuck_for
 
 # Each loop writes {"at", "failing_since", "error"} to its key every pass (TTL 10-30 s).
 HEARTBEATS = {"relay": "health:relay", "bridge": "health:bridge", "reconciler": "health:reconciler"}

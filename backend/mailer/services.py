@@ -16,7 +16,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from templated_mail.mail import BaseEmailMessage
 
-from config.logs import correlation_id_set
+from common.logs import correlation_id_set
 from config.metrics import EMAILS
 from events import EmailDispatched, EmailFailed
 from intake.models import Submission

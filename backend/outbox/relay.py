@@ -25,8 +25,8 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from common.kafka import client_config
-from config.logs import correlation_id_bound
-from config.loop import FailureClock
+from common.logs import correlation_id_bound
+from common.loop import FailureClock
 from config.metrics import metrics_serve
 from events import record_headers
 from events.topics import ensure_topics, topic_layout

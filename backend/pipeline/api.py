@@ -11,7 +11,7 @@ from rest_framework.permissions import AllowAny, BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.logs import correlation_id_set
+from common.logs import correlation_id_set
 from config.metrics import SUBMISSIONS
 from intake.access import access_check, access_expires_at, bearer_token
 from intake.models import Submission

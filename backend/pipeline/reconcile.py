@@ -37,10 +37,10 @@ from django.db import close_old_connections
 from django.utils import timezone
 from prometheus_client import Counter, Gauge
 
+from common.logs import correlation_id_bound
+from common.loop import FailureClock
 from config.admin import admin_login_records_purge
 from config.celery import app as celery_app
-from config.logs import correlation_id_bound
-from config.loop import FailureClock
 from config.metrics import metrics_serve
 from events.work import mail_send, saga_start
 from intake.models import Submission, TimelineEntry

@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from config.logs import correlation_id_set
+from common.logs import correlation_id_set
 from config.metrics import WORKFLOWS
 from events import (
     WorkflowCompensated,

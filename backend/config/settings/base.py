@@ -1,7 +1,7 @@
 """Django settings shared by every process; integrations live in their own modules below."""
 
+from common.logs import logging_config
 from config.env import REPO_DIR, env, env_required
-from config.logs import logging_config
 from config.settings.observability import LOG_FORMAT, LOG_LEVEL
 
 DEBUG = env.bool("DJANGO_DEBUG", default=False)
@@ -39,7 +39,7 @@ MIDDLEWARE = [
     # First and (all but) last, as django-prometheus asks: every request is counted and timed.
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "config.middleware.BodySizeLimitMiddleware",
-    "config.logs.CorrelationIdMiddleware",
+    "common.logs.CorrelationIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -124,7 +124,7 @@ STORAGES = {
 # Serve admin, DRF and Swagger assets straight from the installed apps: no collectstatic needed.
 WHITENOISE_USE_FINDERS = True
 
-# JSON lines, each with the correlation id of the submission it is about (config/logs.py); LOG_FORMAT=plain: text.
+# JSON lines, each with the correlation id of the submission it is about (common/logs.py); LOG_FORMAT=plain: text.
 LOGGING = logging_config(log_format=LOG_FORMAT, level=LOG_LEVEL)
 
 from config.settings.api import *  # noqa: E402,F403

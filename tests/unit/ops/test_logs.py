@@ -10,13 +10,11 @@ from types import SimpleNamespace
 import pytest
 from celery import shared_task
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from gunicorn.config import Config
 from rest_framework.test import APIClient
 
 from bridge import consumer as bridge_consumer
-from config.celery import CORRELATION_HEADER, pass_correlation_id
-from config.logs import (
+from common.logs import (
     CORRELATION_ID,
     CorrelationIdFilter,
     JsonFormatter,
@@ -24,6 +22,7 @@ from config.logs import (
     correlation_id_bound,
     logging_config,
 )
+from config.celery import CORRELATION_HEADER, pass_correlation_id
 from intake.models import Submission
 from tests.servers import GUNICORN_CONFIG
 
@@ -111,7 +110,7 @@ def test_the_settings_log_json_unless_told_plain():
         and handler["filters"] == ["correlation", "secrets"]
     )
     assert logging_config(log_format="plain", level="INFO")["handlers"]["console"]["formatter"] == "plain"
-    with pytest.raises(ImproperlyConfigured, match="LOG_FORMAT"):
+    with pytest.raises(ValueError, match="LOG_FORMAT"):
         logging_config(log_format="xml", level="INFO")
 
 
@@ -152,16 +151,13 @@ def test_a_task_sent_while_working_on_a_submission_carries_its_correlation_id():
 
 
 def test_the_bridge_labels_its_lines_and_its_tasks_with_the_record_s_correlation_id():
-    log, stream = capture(JsonFormatter(), bridge_consumer.CorrelationIdFilter())
+    log, stream = capture(JsonFormatter(), CorrelationIdFilter())
     headers = {}
-    token = bridge_consumer.CORRELATION_ID.set("c-4")
-    try:
+    with correlation_id_bound("c-4"):
         log.info("handed off")
         bridge_consumer.pass_correlation_id(headers=headers)
-    finally:
-        bridge_consumer.CORRELATION_ID.reset(token)
     assert lines(stream)[0]["correlation_id"] == "c-4"
-    assert headers == {bridge_consumer.CORRELATION_HEADER: "c-4"} and CORRELATION_HEADER == "correlationid"
+    assert headers == {"correlationid": "c-4"}
 
 
 @pytest.fixture

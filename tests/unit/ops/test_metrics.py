@@ -19,9 +19,9 @@ from prometheus_client import REGISTRY
 from rest_framework.test import APIClient
 
 from bridge import consumer as bridge_consumer
+from common.logs import CORRELATION_ID, CorrelationIdFilter, JsonFormatter
 from config import celery as celery_config
 from config import metrics
-from config.logs import CORRELATION_ID, CorrelationIdFilter, JsonFormatter
 from intake.models import Submission
 from intake.services import submission_create
 from intake.throttling import SubmissionRateThrottle
@@ -274,7 +274,7 @@ def test_the_bridge_counts_records_by_outcome_and_dead_letters_by_reason(bridge)
 
     _, value = submitted_value("s-9")
     dispatch = Dispatch(celery=RecordingCelery(), delivered_at=None)
-    handler, captured = json_lines_of("bridge.consumer", bridge_consumer.CorrelationIdFilter())
+    handler, captured = json_lines_of("bridge.consumer", CorrelationIdFilter())
     try:
         with Delta() as moved:
             outcomes = [bridge.handle(FakeMessage(record, []), dispatch) for record in (value, b"not json", value)]

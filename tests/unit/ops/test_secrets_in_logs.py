@@ -7,7 +7,7 @@ import logging.config
 
 import pytest
 
-from config.logs import REDACTED, logging_config, redact
+from common.logs import REDACTED, logging_config, redact
 
 TOKEN = "tok_Zx81-secret_value.abc"
 

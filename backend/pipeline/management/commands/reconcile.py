@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from config.loop import run_until_signalled
+from common.loop import run_until_signalled
 from pipeline.reconcile import Reconciler
 
 

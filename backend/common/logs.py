@@ -6,8 +6,7 @@ reconciler per action); `CorrelationIdFilter` copies it onto each record, so tha
 meanwhile carries it as `correlation_id`. `jq 'select(.correlation_id == "…")'` over the logs of all
 processes follows one submission. LOG_FORMAT=plain gives text lines (the same id at their end).
 
-The bridge keeps its own copy of the filter (bridge/consumer.py): it imports no backend code but the
-events.
+The bridge uses the same (it imports no Django): `logging_config` serves every process.
 """
 
 import logging
@@ -17,7 +16,6 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from uuid import UUID
 
-from django.core.exceptions import ImproperlyConfigured
 from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter as _JsonFormatter
 
@@ -26,6 +24,8 @@ FIELD = "correlation_id"
 LOG_FORMATS = ("json", "plain")
 
 CORRELATION_ID: ContextVar[str | None] = ContextVar("correlation_id", default=None)
+# The Celery message header that carries it from the sender (API, relay, bridge, reconciler) to a task.
+CORRELATION_HEADER = "correlationid"
 
 
 def correlation_id_set(value: str | UUID | None) -> None:
@@ -73,7 +73,7 @@ def redact(text: str) -> str:
 
 class SecretsFilter(logging.Filter):
     """No secret reaches a log line: an access line loses its query string (the stream's carries the
-    access token there), and every message is redacted (config.logs.redact) once it is formatted."""
+    access token there), and every message is redacted (common.logs.redact) once it is formatted."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
@@ -123,19 +123,19 @@ class PlainFormatter(logging.Formatter):
 
 
 def logging_config(*, log_format: str, level: str) -> dict:
-    """The LOGGING dict of every Django process (and, for its own loggers, of gunicorn's master)."""
+    """The logging dictConfig of every process: the Django ones (LOGGING), gunicorn's master, the bridge."""
     if log_format not in LOG_FORMATS:
-        raise ImproperlyConfigured(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
+        raise ValueError(f"LOG_FORMAT must be one of {', '.join(LOG_FORMATS)}, not {log_format!r}")
     return {
         "version": 1,
         "disable_existing_loggers": False,
         "filters": {
-            "correlation": {"()": "config.logs.CorrelationIdFilter"},
-            "secrets": {"()": "config.logs.SecretsFilter"},
+            "correlation": {"()": "common.logs.CorrelationIdFilter"},
+            "secrets": {"()": "common.logs.SecretsFilter"},
         },
         "formatters": {
-            "json": {"()": "config.logs.JsonFormatter"},
-            "plain": {"()": "config.logs.PlainFormatter"},
+            "json": {"()": "common.logs.JsonFormatter"},
+            "plain": {"()": "common.logs.PlainFormatter"},
         },
         "handlers": {
             "console": {

@@ -1,8 +1,7 @@
 """What the long-running loops of the backend (relay, reconciler) share: how they stop on a signal,
 and a heartbeat that says whether they work, not only that they run.
 
-The bridge keeps its own copy of the heartbeat (bridge/consumer.py): it imports no backend code but
-the events. deploy/health.py reads the same format.
+The bridge uses the same heartbeat; deploy/health.py reads its format.
 """
 
 import signal
