@@ -16,6 +16,7 @@ from bridge.config import BridgeConfig
 from bridge.dlq import DeadLetters
 from bridge.handlers import Dispatch, report_handoffs
 from bridge.routing import ROUTES
+from common.kafka import partition_lag
 from common.logs import CORRELATION_HEADER, CORRELATION_ID
 from common.loop import FailureClock
 from events import EnvelopeError, UnknownEventError, decode
@@ -207,7 +208,7 @@ class Bridge:
             lags = {}
             for tp in committed:
                 low, high = self.consumer.get_watermark_offsets(tp, timeout=1, cached=False)
-                lags[(tp.topic, str(tp.partition))] = max(0, high - (tp.offset if tp.offset >= 0 else low))
+                lags[(tp.topic, str(tp.partition))] = partition_lag(tp.offset, low, high)
         except (KafkaException, RuntimeError) as exc:  # the broker away, or the consumer closing
             logger.debug("lag not measured (%s)", exc)
             return

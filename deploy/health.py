@@ -138,8 +138,7 @@ def consumer_lag(group: str, topic: str) -> list[tuple[int, int | None, int, int
         for tp in committed:
             low, high = consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=TIMEOUT)
             offset = tp.offset if tp.offset >= 0 else None
-            # With no committed offset the group starts at the earliest record (auto.offset.reset).
-            rows.append((tp.partition, offset, high, high - (offset if offset is not None else low)))
+            rows.append((tp.partition, offset, high, _kafka.partition_lag(offset, low, high)))
         return rows
     finally:
         consumer.close()

@@ -77,3 +77,13 @@ class KafkaAuth:
 def client_config(bootstrap_servers: str, auth: KafkaAuth, **extra) -> dict:
     """A confluent-kafka client's settings: where the brokers are, how to sign in, then `extra`."""
     return {"bootstrap.servers": bootstrap_servers, **auth.librdkafka(), **extra}
+
+
+def partition_lag(committed: int | None, earliest: int | None, end: int | None) -> int | None:
+    """Records a consumer group has still to read in one partition: its end offset minus the group's
+    committed offset. A partition never committed (None, or librdkafka's negative "no offset") counts
+    from its first record, where the group starts (auto.offset.reset=earliest). None: not known."""
+    if end is None:
+        return None
+    start = committed if committed is not None and committed >= 0 else earliest
+    return None if start is None else max(0, end - start)

@@ -25,6 +25,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 from django.conf import settings
 
 from common.kafka import client_config as kafka_client_config
+from common.kafka import partition_lag
 from console.formatting import Record, record_from_message
 
 logger = logging.getLogger(__name__)
@@ -92,10 +93,7 @@ class GroupPartition:
     @property
     def lag(self) -> int | None:
         """Records the group has still to read (a partition never committed counts from its first record)."""
-        if self.end is None:
-            return None
-        start = self.committed if self.committed is not None else self.earliest
-        return None if start is None else max(0, self.end - start)
+        return partition_lag(self.committed, self.earliest, self.end)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 import pytest
 
-from common.kafka import KafkaAuth, client_config
+from common.kafka import KafkaAuth, client_config, partition_lag
 
 
 def test_no_password_means_plain_connections():
@@ -50,3 +50,18 @@ def test_the_password_never_shows_in_its_printed_form():
     auth = KafkaAuth(sasl_password="do-not-print-me")
     assert "do-not-print-me" not in repr(auth) and "do-not-print-me" not in str(auth)
     assert "SASL_PLAINTEXT" in repr(auth)
+
+
+@pytest.mark.parametrize(
+    "committed, earliest, end, lag",
+    [
+        (40, 0, 50, 10),
+        (None, 5, 50, 45),  # never committed: from the first record still on the topic
+        (-1001, 5, 50, 45),  # librdkafka's "no offset"
+        (60, 0, 50, 0),  # committed past a truncated end: nothing to read
+        (10, 0, None, None),
+        (None, None, 50, None),
+    ],
+)
+def test_a_groups_lag_in_a_partition(committed, earliest, end, lag):
+    assert partition_lag(committed, earliest, end) == lag
