@@ -1,15 +1,13 @@
-"""The confirmation email: rendered by django-templated-mail, sent once per submission."""
+"""Sending the confirmation once per submission: the claim (a lease on its row), the send, and what a
+failure means (a retry later, an outcome to wait for, or a final failure); the operator's re-sends.
+
+The message is in mailer/message.py, SMTP sessions and time-outs in mailer/transport.py, the accepted
+marks in mailer/marks.py, the retry delay and the per-recipient limit in mailer/policy.py."""
 
 import logging
-import random
-import re
-import smtplib
-import threading
 from datetime import datetime, timedelta
 
-import redis
 from django.conf import settings
-from django.core.mail import get_connection
 from django.db import transaction
 from django.db.models import F, Q, Value
 from django.db.models.functions import Coalesce
@@ -21,76 +19,15 @@ from config.metrics import EMAILS
 from events import EmailDispatched, EmailFailed
 from intake.models import Submission
 from intake.services import event_emit
-from mailer.defang import defang
 from mailer.lease import LEASES
+from mailer.marks import accepted_before, accepted_mark
+from mailer.message import confirmation_build, confirmation_message_id, recipient_key, without_address
 from mailer.models import EmailDelivery
-from mailer.transport import SendOutcomeUnknown
+from mailer.policy import over_recipient_limit, retry_delay, smtp_failure_is_permanent
+from mailer.transport import SendOutcomeUnknown, smtp_session, smtp_session_drop
 from outbox.services import outbox_notify
 
 logger = logging.getLogger(__name__)
-
-TEMPLATE = "mailer/confirmation.html"
-
-
-def confirmation_message_id(submission: Submission) -> str:
-    """A stable Message-ID, so that a mail system can also recognise a repeat."""
-    domain = settings.DEFAULT_FROM_EMAIL.rpartition("@")[2] or "localhost"
-    return f"<confirmation.{submission.id}@{domain}>"
-
-
-ECHO_CHARACTERS = 500  # of the visitor's message quoted back: enough to recognise it, too little to carry a payload
-
-
-def _echo(message: str) -> str:
-    """The start of the visitor's message, defanged, as the confirmation quotes it."""
-    if len(message) > ECHO_CHARACTERS:
-        message = message[:ECHO_CHARACTERS].rstrip() + " […]"
-    return defang(message)
-
-
-def confirmation_build(*, submission: Submission) -> BaseEmailMessage:
-    """The rendered-on-send confirmation for a submission (HTML and text; the template escapes input).
-
-    Its subject is fixed and the visitor's text in its body is defanged (mailer/defang.py)."""
-    return BaseEmailMessage(
-        template_name=TEMPLATE,
-        context={
-            "name": defang(submission.name),
-            "company": defang(submission.company),
-            "message": _echo(submission.message),
-            "submission_id": str(submission.id),
-        },
-        headers={"Message-ID": confirmation_message_id(submission)},
-    )
-
-
-_QUOTED_PAIR = re.compile(r"\\(.)")
-
-
-def recipient_key(address: str) -> str:
-    """The mailbox an address reaches, for the per-recipient limit. Other spellings of one mailbox make
-    no other key: case, a "+tag", a quoted local part and its quoted pairs ("a\\da" is ada), and a
-    domain written in Unicode or in punycode (bücher.example is xn--bcher-kva.example)."""
-    local, _, domain = address.strip().rpartition("@")
-    if len(local) >= 2 and local[0] == local[-1] == '"':
-        local = _QUOTED_PAIR.sub(r"\1", local[1:-1])
-    domain = domain.rstrip(".")
-    try:
-        domain = domain.encode("idna").decode("ascii")
-    except UnicodeError:  # not a name IDNA can write: keep it as typed (it is compared lower-cased)
-        pass
-    return f"{local.lower().split('+', 1)[0]}@{domain.lower()}"
-
-
-def _over_recipient_limit(delivery: EmailDelivery, now: datetime) -> bool:
-    """Whether this mailbox has had CONFIRMATIONS_PER_RECIPIENT confirmations (sent or being sent) lately."""
-    since = now - settings.CONFIRMATION_WINDOW
-    others = EmailDelivery.objects.filter(recipient_key=delivery.recipient_key).exclude(pk=delivery.pk)
-    recent = others.filter(
-        Q(status=EmailDelivery.Status.SENT, sent_at__gte=since)
-        | Q(status__in=(EmailDelivery.Status.SENDING, EmailDelivery.Status.RETRYING), first_attempt_at__gte=since)
-    )
-    return recent.count() >= settings.CONFIRMATIONS_PER_RECIPIENT
 
 
 def _claimable(now: datetime) -> Q:
@@ -122,29 +59,6 @@ def _claim(submission: Submission) -> EmailDelivery | None:
         return None
     delivery.refresh_from_db()
     return delivery
-
-
-def without_address(text: str, address: str) -> str:
-    """`text` (an SMTP server's answer, say) with the recipient's address taken out: what goes to logs
-    and events names the submission, never the person (see the README's "Erasure")."""
-    if not address:
-        return text
-    return re.sub(re.escape(address), "<recipient>", text, flags=re.IGNORECASE)
-
-
-def smtp_failure_is_permanent(exc: Exception) -> bool:
-    """A 5xx answer about this message or recipient is final; no answer, a time-out or a 4xx is not."""
-    if isinstance(exc, smtplib.SMTPRecipientsRefused):
-        return all(code >= 500 for code, _ in exc.recipients.values())
-    if isinstance(exc, smtplib.SMTPResponseException):
-        return exc.smtp_code >= 500
-    return not isinstance(exc, (smtplib.SMTPException, OSError))
-
-
-def retry_delay(attempts: int) -> float:
-    """Seconds before the next attempt: doubling from 2 s, capped, with ±20 % jitter."""
-    base = min(settings.MAIL_RETRY_BACKOFF_MAX, 2 ** max(1, attempts))
-    return base * random.uniform(0.8, 1.2)  # noqa: S311 (spreading retries, not security)
 
 
 def _record_failure(delivery: EmailDelivery, exc: Exception, causation_id: str | None) -> dict:
@@ -193,78 +107,17 @@ def _record_unknown_outcome(delivery: EmailDelivery, exc: SendOutcomeUnknown) ->
     return {"sent": False, "status": EmailDelivery.Status.RETRYING, "next_attempt_at": next_attempt.isoformat()}
 
 
-SENT_MARK_PREFIX = "mail:accepted:"
-SENT_MARK_TTL = 7 * 24 * 3600
-
-
-_marks_client: redis.Redis | None = None
-
-
-def _marks() -> redis.Redis:
-    """One client (and connection pool) per process: every send reads and writes a mark."""
-    global _marks_client
-    if _marks_client is None:
-        _marks_client = redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1)
-    return _marks_client
-
-
-_smtp = threading.local()
-
-
-def _smtp_connection():
-    """This thread's SMTP session, kept open between sends (a NOOP checks it first; a dead one is
-    replaced): no connect, greeting and EHLO per email."""
-    target = (settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT)
-    connection = getattr(_smtp, "connection", None)
-    if connection is not None and getattr(_smtp, "target", None) == target and _alive(connection):
-        return connection
-    _smtp_drop()
-    connection = get_connection()
-    connection.open()
-    _smtp.connection, _smtp.target = connection, target
-    return connection
-
-
-def _alive(connection) -> bool:
-    session = getattr(connection, "connection", None)  # the smtplib.SMTP of Django's SMTP backend
-    if session is None:
-        return not hasattr(connection, "connection")  # a backend without sessions (locmem) is always fine
-    try:
-        return session.noop()[0] == 250
-    except (smtplib.SMTPException, OSError):
-        return False
-
-
-def _smtp_drop() -> None:
-    connection, _smtp.connection = getattr(_smtp, "connection", None), None
-    if connection is not None:
-        try:
-            connection.close()
-        except Exception as exc:  # closing a broken session can fail in many ways; it is gone either way
-            logger.debug("smtp: closing a broken session failed (%s)", exc)
-
-
 def _send_and_note(message: BaseEmailMessage, submission: Submission) -> None:
     """Send; the moment the server has accepted the message, note it in Redis (before the database):
     a worker killed between the server's "250" and its database commit leaves this mark, and whoever
     takes over its expired claim records the send instead of sending a second email."""
-    message.connection = _smtp_connection()
+    message.connection = smtp_session()
     try:
         message.send(to=[submission.email])
     except Exception:
-        _smtp_drop()  # the next send starts a new session
+        smtp_session_drop()  # the next send starts a new session
         raise
-    try:
-        _marks().set(f"{SENT_MARK_PREFIX}{submission.id}", 1, ex=SENT_MARK_TTL)
-    except redis.RedisError as exc:
-        logger.warning("mail of submission %s sent; its mark was not written (%s)", submission.id, exc)
-
-
-def _accepted_before(submission_id) -> bool:
-    try:
-        return bool(_marks().exists(f"{SENT_MARK_PREFIX}{submission_id}"))
-    except redis.RedisError:
-        return False  # no way to know: send (at least once beats never)
+    accepted_mark(submission.id)
 
 
 def confirmation_send(*, submission_id: str, causation_id: str | None = None) -> dict:
@@ -278,7 +131,7 @@ def confirmation_send(*, submission_id: str, causation_id: str | None = None) ->
     if delivery is None:
         current = EmailDelivery.objects.get(submission=submission)
         return {"sent": False, "status": current.status}
-    if delivery.attempts == 1 and _over_recipient_limit(delivery, timezone.now()):
+    if delivery.attempts == 1 and over_recipient_limit(delivery, timezone.now()):
         # The submission goes on (its lead is created); only the mail to that mailbox is held back.
         reason = (
             f"not sent: {settings.CONFIRMATIONS_PER_RECIPIENT} confirmations already went to this address "
@@ -292,7 +145,7 @@ def confirmation_send(*, submission_id: str, causation_id: str | None = None) ->
 
 def _send_claimed(delivery: EmailDelivery, submission: Submission, causation_id: str | None) -> dict:
     message_id = confirmation_message_id(submission)
-    if not _accepted_before(submission.id):  # a worker that died right after the server took it
+    if not accepted_before(submission.id):  # a worker that died right after the server took it
         message = confirmation_build(submission=submission)
         try:
             _send_and_note(message, submission)

@@ -9,10 +9,15 @@ passes, or the connection drops), the outcome is unknown: `SendOutcomeUnknown` s
 holds that send back instead of retrying it at once (mailer/services.py).
 """
 
+import logging
 import smtplib
+import threading
 
 from django.conf import settings
+from django.core.mail import get_connection
 from django.core.mail.backends import smtp
+
+logger = logging.getLogger(__name__)
 
 END_OF_DATA = b"\r\n.\r\n"
 
@@ -63,3 +68,39 @@ class EmailBackend(smtp.EmailBackend):
     @property
     def connection_class(self):
         return StagedSMTPSSL if self.use_ssl else StagedSMTP
+
+
+_smtp = threading.local()
+
+
+def smtp_session():
+    """This thread's SMTP session, kept open between sends (a NOOP checks it first; a dead one is
+    replaced): no connect, greeting and EHLO per email."""
+    target = (settings.EMAIL_BACKEND, settings.EMAIL_HOST, settings.EMAIL_PORT)
+    connection = getattr(_smtp, "connection", None)
+    if connection is not None and getattr(_smtp, "target", None) == target and _alive(connection):
+        return connection
+    smtp_session_drop()
+    connection = get_connection()
+    connection.open()
+    _smtp.connection, _smtp.target = connection, target
+    return connection
+
+
+def _alive(connection) -> bool:
+    session = getattr(connection, "connection", None)  # the smtplib.SMTP of Django's SMTP backend
+    if session is None:
+        return not hasattr(connection, "connection")  # a backend without sessions (locmem) is always fine
+    try:
+        return session.noop()[0] == 250
+    except (smtplib.SMTPException, OSError):
+        return False
+
+
+def smtp_session_drop() -> None:
+    connection, _smtp.connection = getattr(_smtp, "connection", None), None
+    if connection is not None:
+        try:
+            connection.close()
+        except Exception as exc:  # closing a broken session can fail in many ways; it is gone either way
+            logger.debug("smtp: closing a broken session failed (%s)", exc)

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from intake.models import Submission
-from mailer.services import confirmation_build
+from mailer.message import confirmation_build
 from pipeline.api import SubmissionInputSerializer
 from workflow.crm_client import crm_lead_create
 from workflow.services import lead_owner_for, lead_tags_for

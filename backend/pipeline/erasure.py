@@ -26,8 +26,8 @@ from django.db.models import Q
 
 from config.sqlite import forget_deleted_pages
 from intake.models import Submission
+from mailer.message import recipient_key
 from mailer.models import EmailDelivery
-from mailer.services import recipient_key
 from outbox.models import OutboxEvent
 from workflow.crm_client import crm_lead_delete_by_external_id, crm_leads_delete_by_email
 

@@ -9,8 +9,9 @@ import pytest
 from django.core import mail
 
 from mailer.defang import defang
+from mailer.message import recipient_key
 from mailer.models import EmailDelivery
-from mailer.services import confirmation_send, recipient_key
+from mailer.services import confirmation_send
 from outbox.models import OutboxEvent
 from tests.unit.factories import SubmissionFactory
 

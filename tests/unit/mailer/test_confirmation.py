@@ -7,13 +7,8 @@ from django.core import mail
 from django.utils import timezone
 
 from mailer.models import EmailDelivery
-from mailer.services import (
-    confirmation_send,
-    mail_due_ids,
-    mail_retry_failed,
-    retry_delay,
-    smtp_failure_is_permanent,
-)
+from mailer.policy import retry_delay, smtp_failure_is_permanent
+from mailer.services import confirmation_send, mail_due_ids, mail_retry_failed
 from mailer.tasks import send_confirmation
 from outbox.models import OutboxEvent
 from tests.unit.factories import SubmissionFactory
@@ -146,10 +141,10 @@ class MarkStore:
 
 
 def test_a_send_the_server_accepted_before_its_worker_died_is_recorded_not_repeated(settings, monkeypatch):
-    from mailer import services
+    from mailer import marks as accepted_marks
 
     marks = MarkStore()
-    monkeypatch.setattr(services, "_marks", lambda: marks)
+    monkeypatch.setattr(accepted_marks, "_marks", lambda: marks)
     submission = SubmissionFactory()
     confirmation_send(submission_id=str(submission.id))
     assert len(mail.outbox) == 1 and marks.keys == {f"mail:accepted:{submission.id}"}

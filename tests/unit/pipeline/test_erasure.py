@@ -9,8 +9,8 @@ from django.core.management import CommandError, call_command
 
 from intake.models import Submission, TimelineEntry
 from intake.services import submission_create
+from mailer.message import recipient_key
 from mailer.models import EmailDelivery
-from mailer.services import recipient_key
 from outbox.models import OutboxEvent
 from pipeline import erasure
 from workflow.crm_client import CrmTransientError
