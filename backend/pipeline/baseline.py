@@ -18,7 +18,7 @@ from intake.models import Submission
 from mailer.message import confirmation_build
 from pipeline.api import SubmissionInputSerializer
 from workflow.crm_client import crm_lead_create
-from workflow.services import lead_owner_for, lead_tags_for
+from workflow.rules import lead_owner_for, lead_tags_for
 
 
 @extend_schema(exclude=True)  # the benchmark's comparison, off everywhere else: not part of the API

@@ -48,7 +48,7 @@ from mailer.services import mail_due_ids
 from outbox.models import OutboxEvent
 from outbox.services import outbox_notify
 from pipeline.retention import BATCHES, submissions_purge
-from workflow.services import saga_redrive, saga_stalled
+from workflow.recovery import saga_redrive, saga_stalled
 
 logger = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@ from django.contrib import admin, messages
 
 from config.admin import PipelineOwned, ReadOnlyInline
 from workflow.models import Lead, SagaRun, SagaStep
-from workflow.services import saga_retry_compensation
+from workflow.recovery import saga_retry_compensation
 
 
 class SagaStepInline(ReadOnlyInline):

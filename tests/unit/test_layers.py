@@ -40,9 +40,9 @@ def test_a_core_module_importing_a_stage_breaks_the_layers(tmp_path):
 
 
 def test_the_bridge_importing_a_stage_or_django_breaks_its_contract(tmp_path):
-    result = lint_with(tmp_path, "bridge/shortcut.py", "import django.conf\nfrom workflow import services\n")
+    result = lint_with(tmp_path, "bridge/shortcut.py", "import django.conf\nfrom workflow import steps\n")
     assert "bridge is not allowed to import django" in result.stdout
-    assert "bridge.shortcut -> workflow.services" in result.stdout
+    assert "bridge.shortcut -> workflow.steps" in result.stdout
 
 
 def test_one_stage_importing_the_other_breaks_their_independence(tmp_path):

@@ -13,5 +13,5 @@ CRM_FAIL_RATE = env.float("CRM_FAIL_RATE", default=0.0)
 # How those failures answer (503: worth retrying; 4xx: refused for good) and to which methods.
 CRM_FAIL_STATUS = env.int("CRM_FAIL_STATUS", default=503)
 CRM_FAIL_METHODS = env.list("CRM_FAIL_METHODS", default=["GET", "POST", "DELETE"])
-# Owners leads are assigned to, chosen by the submitter's email domain (see workflow.services).
+# Owners leads are assigned to, chosen by the submitter's email domain (see workflow/rules.py).
 LEAD_OWNERS = env.list("LEAD_OWNERS", default=["alice@sales.example", "bob@sales.example", "carol@sales.example"])

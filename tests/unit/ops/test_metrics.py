@@ -34,7 +34,8 @@ from tests.unit.bridge.test_routing import RecordingCelery
 from tests.unit.factories import SubmissionFactory
 from tests.unit.intake.test_reconcile import accepted, reconciler
 from tests.unit.outbox.test_outbox import RecordingProducer, make_relay
-from workflow import services as workflow_services
+from workflow import engine as workflow_engine
+from workflow import steps as workflow_steps
 from workflow import tasks as workflow_tasks
 
 BODY = {"name": "Ada", "email": "ada@example.org", "message": "Hi"}
@@ -204,14 +205,14 @@ def test_emails_are_counted_sent_retrying_and_failed(monkeypatch, django_capture
 def test_workflows_are_counted_completed_compensated_and_compensation_failed(
     monkeypatch, django_capture_on_commit_callbacks
 ):
-    monkeypatch.setattr(workflow_services, "crm_lead_create", lambda **_: "crm-1")
+    monkeypatch.setattr(workflow_steps, "crm_lead_create", lambda **_: "crm-1")
     happy, failing = SubmissionFactory(), SubmissionFactory(demo_fail_at="assign_owner")
     with Delta() as moved, django_capture_on_commit_callbacks(execute=True):
-        for step in (workflow_services.lead_tag, workflow_services.lead_assign_owner, workflow_services.crm_lead_push):
+        for step in (workflow_steps.lead_tag, workflow_steps.lead_assign_owner, workflow_steps.crm_lead_push):
             step(submission_id=str(happy.id))
-        workflow_services.lead_tag(submission_id=str(failing.id))
-        with pytest.raises(workflow_services.WorkflowStepError) as failure:
-            workflow_services.lead_assign_owner(submission_id=str(failing.id))
+        workflow_steps.lead_tag(submission_id=str(failing.id))
+        with pytest.raises(workflow_engine.WorkflowStepError) as failure:
+            workflow_steps.lead_assign_owner(submission_id=str(failing.id))
         workflow_tasks.assign_owner.on_failure(failure.value, "task-id", (str(failing.id),), {}, None)
     assert moved("intake_workflows_total", outcome="completed") == 1
     assert moved("intake_workflows_total", outcome="compensated") == 1

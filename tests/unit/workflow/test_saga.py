@@ -12,7 +12,7 @@ from events.saga import (
 )
 from intake.models import Submission
 from tests.servers import REPO
-from workflow.services import lead_owner_for
+from workflow.rules import lead_owner_for
 
 
 @pytest.mark.parametrize(

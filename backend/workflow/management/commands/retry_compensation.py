@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from workflow.models import SagaRun
-from workflow.services import saga_retry_compensation
+from workflow.recovery import saga_retry_compensation
 
 
 class Command(BaseCommand):

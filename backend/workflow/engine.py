@@ -1,11 +1,10 @@
-"""The lead saga's steps, their undo partners, and its start, end and failure."""
+"""The saga engine: run a forward step once and record it with its event, complete a run, fail one and
+start its compensation, undo a step once, and end the compensation. The steps themselves (what each
+one does and undoes) are in workflow/steps.py; their order and undo partners in events/saga.py."""
 
-import hashlib
 import logging
-import re
 from collections.abc import Callable
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -19,41 +18,16 @@ from events import (
     WorkflowStepCompleted,
     WorkflowStepFailed,
 )
-from events.saga import STEP_NAMES, compensation_chain, compensations_for, forward_chain
+from events.saga import STEP, STEP_NAMES, compensation_chain, compensations_for
 from intake.models import Submission
 from intake.services import event_emit
-from workflow.crm_client import crm_lead_create, crm_lead_delete_by_external_id
 from workflow.models import Lead, SagaRun, SagaStep
 
 logger = logging.getLogger(__name__)
 
-FREE_EMAIL_DOMAINS = frozenset(
-    {"gmail.com", "yahoo.com", "outlook.com", "hotmail.com", "icloud.com", "proton.me", "gmx.de"}
-)
-URGENT = re.compile(r"\b(urgent|asap|immediately)\b", re.IGNORECASE)
-DEMO_CRM_FAILURE_STATUS = 503
-
 
 class WorkflowStepError(RuntimeError):
     """A step failed for a reason retrying will not fix."""
-
-
-def lead_tags_for(submission: Submission) -> list[str]:
-    """Tags: where the lead came from, what kind of sender, and whether it sounds urgent."""
-    domain = submission.email.rpartition("@")[2].lower()
-    tags = ["web-form", "company" if submission.company else "individual"]
-    if domain in FREE_EMAIL_DOMAINS:
-        tags.append("free-email")
-    if URGENT.search(submission.message):
-        tags.append("urgent")
-    return tags
-
-
-def lead_owner_for(email: str, owners: list[str]) -> str:
-    """The owner of a lead: chosen by the sender's email domain, so one company always gets one owner."""
-    domain = email.rpartition("@")[2].lower()
-    index = int.from_bytes(hashlib.sha256(domain.encode()).digest()[:8], "big") % len(owners)
-    return owners[index]
 
 
 def _emit(run: SagaRun, event) -> None:
@@ -85,7 +59,7 @@ def _complete(run: SagaRun, lead: Lead) -> bool:
     return bool(won)
 
 
-def _run_step(
+def step_run(
     submission_id: str, step: str, action: Callable[[SagaRun, Lead], dict], causation_id: str | None = None
 ) -> dict:
     """Run a forward step once: skip it if done, record it with its event in one transaction. The first
@@ -110,7 +84,7 @@ def _run_step(
         return {"step": step, "skipped": True, "result": existing.result}
     if run.status != SagaRun.Status.RUNNING:
         return {"step": step, "skipped": True, "status": run.status}
-    if run.submission.demo_fail_at == step and step != "create_crm_lead":
+    if run.submission.demo_fail_at == step and not STEP[step].remote:  # a remote one fails remotely
         if run.pk is None:  # the run must exist to be compensated
             with transaction.atomic():
                 run.save()
@@ -134,48 +108,6 @@ def _run_step(
     return {"step": step, "skipped": False, "result": result}
 
 
-def lead_tag(*, submission_id: str, causation_id: str | None = None) -> dict:
-    """Step 1: tag the lead (and start the run)."""
-
-    def action(run: SagaRun, lead: Lead) -> dict:
-        lead.tags = lead_tags_for(run.submission)
-        return {"tags": lead.tags}
-
-    return _run_step(submission_id, "tag_lead", action, causation_id)
-
-
-def lead_assign_owner(*, submission_id: str) -> dict:
-    """Step 2: assign an owner (by email domain, see lead_owner_for)."""
-
-    def action(run: SagaRun, lead: Lead) -> dict:
-        lead.owner = lead_owner_for(run.submission.email, settings.LEAD_OWNERS)
-        return {"owner": lead.owner}
-
-    return _run_step(submission_id, "assign_owner", action)
-
-
-def crm_lead_push(*, submission_id: str) -> dict:
-    """Step 3: create the lead in the CRM (idempotent on the submission id)."""
-
-    def action(run: SagaRun, lead: Lead) -> dict:
-        submission = run.submission
-        lead.crm_lead_id = crm_lead_create(
-            payload={
-                "external_id": str(submission.id),
-                "name": submission.name,
-                "email": submission.email,
-                "company": submission.company,
-                "tags": lead.tags,
-                "owner": lead.owner,
-            },
-            idempotency_key=str(submission.id),
-            inject_failure=DEMO_CRM_FAILURE_STATUS if submission.demo_fail_at == "create_crm_lead" else None,
-        )
-        return {"crm_lead_id": lead.crm_lead_id}
-
-    return _run_step(submission_id, "create_crm_lead", action)
-
-
 def saga_fail(*, submission_id: str, step: str, reason: str) -> dict:
     """A step failed for good: record why and start undoing the finished steps in reverse order."""
     with transaction.atomic():
@@ -192,7 +124,7 @@ def saga_fail(*, submission_id: str, step: str, reason: str) -> dict:
     return {"compensating": True, "undo": undo}
 
 
-def _undo_step(submission_id: str, step: str, action: Callable[[SagaRun, Lead], None]) -> dict:
+def step_undo(submission_id: str, step: str, action: Callable[[SagaRun, Lead], None]) -> dict:
     """Undo a step once; the undo of a step that never finished still runs (for remote steps)."""
     run = SagaRun.objects.select_related("submission").get(submission_id=submission_id)
     correlation_id_set(run.submission.correlation_id)  # an operator's retry sends undos without it
@@ -213,34 +145,6 @@ def _undo_step(submission_id: str, step: str, action: Callable[[SagaRun, Lead], 
             )
         _emit(run, WorkflowStepCompensated(submission_id=str(submission_id), step=step))
     return {"step": step, "skipped": False}
-
-
-def lead_untag(*, submission_id: str) -> dict:
-    """Undo step 1."""
-
-    def action(_run: SagaRun, lead: Lead) -> None:
-        lead.tags = []
-
-    return _undo_step(submission_id, "tag_lead", action)
-
-
-def lead_unassign_owner(*, submission_id: str) -> dict:
-    """Undo step 2."""
-
-    def action(_run: SagaRun, lead: Lead) -> None:
-        lead.owner = ""
-
-    return _undo_step(submission_id, "assign_owner", action)
-
-
-def crm_lead_remove(*, submission_id: str) -> dict:
-    """Undo step 3: delete whatever lead the CRM holds for this submission."""
-
-    def action(_run: SagaRun, lead: Lead) -> None:
-        crm_lead_delete_by_external_id(external_id=str(submission_id))
-        lead.crm_lead_id = ""
-
-    return _undo_step(submission_id, "create_crm_lead", action)
 
 
 @transaction.atomic
@@ -303,45 +207,3 @@ def saga_pending_undos(run: SagaRun) -> list[str]:
     done = {name for name, status in steps.items() if status != SagaStep.Status.COMPENSATED}
     order = compensations_for(failed_step=run.failed_step, done_steps=done) if run.failed_step else []
     return [name for name in order if steps.get(name) not in (SagaStep.Status.COMPENSATED, SagaStep.Status.UNDO_FAILED)]
-
-
-def saga_retry_compensation(*, submission_id: str) -> dict:
-    """Operator action: undo again what failed to undo (COMPENSATION_FAILED → COMPENSATING)."""
-    with transaction.atomic():
-        run = SagaRun.objects.select_related("submission").get(submission_id=submission_id)
-        won = SagaRun.objects.filter(pk=run.pk, status=SagaRun.Status.COMPENSATION_FAILED).update(
-            status=SagaRun.Status.COMPENSATING, finished_at=None
-        )
-        if not won:
-            return {"retried": False, "status": run.status}
-        SagaStep.objects.filter(run=run, status=SagaStep.Status.UNDO_FAILED).update(
-            status=SagaStep.Status.DONE, undo_error=""
-        )
-        run.refresh_from_db()
-        rest = saga_pending_undos(run)
-        transaction.on_commit(lambda: compensation_chain(str(submission_id), rest).apply_async())
-    return {"retried": True, "undo": rest}
-
-
-def saga_stalled(*, stalled_before) -> list[str]:
-    """Runs neither finished nor moving since `stalled_before` (their tasks were lost): submission ids."""
-    runs = SagaRun.objects.filter(
-        status__in=(SagaRun.Status.RUNNING, SagaRun.Status.COMPENSATING), started_at__lt=stalled_before
-    ).prefetch_related("steps")[:500]
-    stalled = []
-    for run in runs:
-        steps = run.steps.all()
-        moments = [step.done_at for step in steps] + [step.compensated_at for step in steps if step.compensated_at]
-        if not moments or max(moments) < stalled_before:
-            stalled.append(str(run.submission_id))
-    return stalled
-
-
-def saga_redrive(*, submission_id: str) -> str:
-    """Send a stalled run's chain again: the forward one (done steps are skipped) or the undos left."""
-    run = SagaRun.objects.get(submission_id=submission_id)
-    if run.status == SagaRun.Status.RUNNING:
-        forward_chain(str(submission_id)).apply_async()
-    elif run.status == SagaRun.Status.COMPENSATING:
-        compensation_chain(str(submission_id), saga_pending_undos(run)).apply_async()
-    return run.status
