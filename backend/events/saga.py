@@ -15,6 +15,7 @@ class Step:
     name: str
     label: str  # what a visitor and an operator read once it is done
     remote: bool = False
+    demo_note: str = ""  # how the demo's failure control makes it fail, when that is worth saying
 
     @property
     def task(self) -> str:
@@ -30,7 +31,7 @@ class Step:
 STEPS: tuple[Step, ...] = (
     Step("tag_lead", "Lead tagged"),
     Step("assign_owner", "Owner assigned"),
-    Step("create_crm_lead", "CRM lead created", remote=True),
+    Step("create_crm_lead", "CRM lead created", remote=True, demo_note="CRM answers 503"),
 )
 STEP_NAMES = tuple(step.name for step in STEPS)
 STEP = {step.name: step for step in STEPS}
@@ -77,12 +78,14 @@ def typescript() -> str:
     """The saga's steps for the frontend, as frontend/src/saga.generated.ts holds them."""
     names = ", ".join(f'"{step.name}"' for step in STEPS)
     labels = "\n".join(f'  {step.name}: "{step.label}",' for step in STEPS)
+    notes = "\n".join(f'  {step.name}: "{step.demo_note}",' for step in STEPS if step.demo_note)
     return (
         "// Generated from backend/events/saga.py by `cd backend && python -m events.saga`: do not edit.\n"
         "// A unit test fails when this file and the saga's steps differ.\n"
         f"export const WORKFLOW_STEPS = [{names}] as const;\n"
         "export type WorkflowStep = (typeof WORKFLOW_STEPS)[number];\n"
         f"export const STEP_LABELS: Record<WorkflowStep, string> = {{\n{labels}\n}};\n"
+        f"export const DEMO_FAILURE_NOTES: Partial<Record<WorkflowStep, string>> = {{\n{notes}\n}};\n"
     )
 
 

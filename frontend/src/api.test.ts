@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
-import { createApi, parseValidationErrors, watchSubmission, type WatchHandlers } from "./api";
+import { createApi, parseValidationErrors } from "./api";
+import { watchSubmission, type WatchHandlers } from "./watch";
 import { FakeEventSource } from "./test/fakeEventSource";
 import { ACCESS_TOKEN, createdBody, inFlightRun, jsonResponse } from "./test/fixtures";
 

@@ -7,3 +7,6 @@ export const STEP_LABELS: Record<WorkflowStep, string> = {
   assign_owner: "Owner assigned",
   create_crm_lead: "CRM lead created",
 };
+export const DEMO_FAILURE_NOTES: Partial<Record<WorkflowStep, string>> = {
+  create_crm_lead: "CRM answers 503",
+};

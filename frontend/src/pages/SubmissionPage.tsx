@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState } from "react";
 import { Link, useLocation, useParams } from "react-router-dom";
 import { accessTokenFor, rememberToken, tokenFromFragment } from "../access";
 import { useApi } from "../ApiContext";
-import { watchSubmission, type Connection } from "../api";
+import { watchSubmission, type Connection } from "../watch";
 import {
   announceStep,
   deriveProgress,

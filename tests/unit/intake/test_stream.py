@@ -12,7 +12,7 @@ from django.utils.module_loading import import_string
 
 from events import EmailDispatched, WorkflowCompleted, make_envelope
 from intake.services import timeline_record
-from pipeline import stream
+from pipeline import stream, stream_hub
 from tests.conftest import run_async
 from tests.unit.factories import SubmissionFactory, access_token_for
 
@@ -28,7 +28,7 @@ async def woken(event: asyncio.Event) -> bool:
 
 def test_a_notification_wakes_every_viewer_of_its_submission_and_no_other():
     async def scenario():
-        hub = stream.Hub(channel="test")
+        hub = stream_hub.Hub(channel="test")
         first, second, other = hub.register("a"), hub.register("a"), hub.register("b")
         hub.notify(b"a")
         return [await woken(first), await woken(second), await woken(other)]
@@ -38,7 +38,7 @@ def test_a_notification_wakes_every_viewer_of_its_submission_and_no_other():
 
 def test_an_empty_or_unknown_payload_wakes_nobody():
     async def scenario():
-        hub = stream.Hub(channel="test")
+        hub = stream_hub.Hub(channel="test")
         viewer = hub.register("a")
         hub.notify(b"")
         hub.notify(b"nobody-watches-this")
@@ -49,7 +49,7 @@ def test_an_empty_or_unknown_payload_wakes_nobody():
 
 def test_a_viewer_that_leaves_is_forgotten_and_the_count_follows():
     async def scenario():
-        hub = stream.Hub(channel="test")
+        hub = stream_hub.Hub(channel="test")
         first, second = hub.register("a"), hub.register("a")
         assert hub.viewers == 2
         hub.unregister("a", first)
@@ -70,7 +70,7 @@ def test_viewers_of_one_submission_share_one_read_until_the_next_notification():
         return json.dumps({"n": len(reads)}), "PROCESSING"
 
     async def scenario():
-        hub = stream.Hub(channel="test")
+        hub = stream_hub.Hub(channel="test")
         for _ in range(3):
             hub.register("a")
         together = await asyncio.gather(*(hub.snapshot("a", read) for _ in range(3)))
@@ -97,7 +97,7 @@ def fake_states(*statuses: str):
 
 def test_the_stream_sends_each_changed_state_once_and_ends_at_a_final_one(monkeypatch):
     monkeypatch.setattr(stream, "STREAM_FALLBACK_SECONDS", 60)  # only notifications move this stream
-    hub = stream.Hub(channel="test")
+    hub = stream_hub.Hub(channel="test")
     statuses = ["RECEIVED", "RECEIVED", "PROCESSING", "COMPLETED"]
 
     async def read(key):
@@ -120,7 +120,7 @@ def test_without_notifications_the_stream_reads_again_on_its_fallback_timer(monk
     monkeypatch.setattr(stream, "STREAM_FALLBACK_SECONDS", 0.01)
 
     async def scenario():
-        hub = stream.Hub(channel="test")
+        hub = stream_hub.Hub(channel="test")
         events = stream.submission_event_stream(hub, "a", read=fake_states("PROCESSING", "COMPLETED"))
         return [chunk async for chunk in events]
 
@@ -139,7 +139,7 @@ def test_a_failed_read_is_tried_again_and_the_stream_goes_on(monkeypatch):
         return json.dumps({"status": "COMPLETED"}), "COMPLETED"
 
     async def scenario():
-        hub = stream.Hub(channel="test")
+        hub = stream_hub.Hub(channel="test")
         return [chunk async for chunk in stream.submission_event_stream(hub, "a", read=read)], hub.viewers
 
     chunks, viewers = run(scenario())
@@ -157,7 +157,7 @@ def test_keep_alives_do_not_read_the_database_while_the_channel_is_heard(monkeyp
         return json.dumps({"status": "PROCESSING"}), "PROCESSING"
 
     async def scenario():
-        hub = stream.Hub(channel="test")
+        hub = stream_hub.Hub(channel="test")
         hub.subscribed = True  # as when the hub hears the channel: no fallback read for a minute
         return [chunk async for chunk in stream.submission_event_stream(hub, "a", read=read)]
 
@@ -171,7 +171,7 @@ def test_a_quiet_stream_sends_keep_alives_and_ends_after_its_maximum(monkeypatch
     monkeypatch.setattr(stream, "STREAM_MAX_SECONDS", 0.1)
 
     async def scenario():
-        hub = stream.Hub(channel="test")
+        hub = stream_hub.Hub(channel="test")
         return [chunk async for chunk in stream.submission_event_stream(hub, "a", read=fake_states("PROCESSING"))]
 
     chunks = run(scenario())
@@ -224,12 +224,12 @@ async def until(predicate) -> None:
 
 
 def test_the_subscription_reconnects_and_wakes_every_viewer_when_it_is_back(monkeypatch):
-    monkeypatch.setattr(stream, "RECONNECT_MIN_SECONDS", 0.01)
+    monkeypatch.setattr(stream_hub, "RECONNECT_MIN_SECONDS", 0.01)
     attempts = []
 
     async def scenario():
         queue = asyncio.Queue()
-        hub = stream.Hub(channel="test", connect=lambda: FakeRedis(queue, attempts))
+        hub = stream_hub.Hub(channel="test", connect=lambda: FakeRedis(queue, attempts))
         viewer = hub.register("a")
         await until(lambda: hub.subscribed)
         woken_on_subscribe = viewer.is_set()  # what was sent while it was away is lost: read again
@@ -255,8 +255,8 @@ def stream_app(settings, monkeypatch):
 
     settings.ROOT_URLCONF = stream_settings.ROOT_URLCONF
     settings.MIDDLEWARE = stream_settings.MIDDLEWARE
-    hub = stream.Hub(channel="test")  # no Redis in unit tests
-    monkeypatch.setattr(stream, "_hub", hub)
+    hub = stream_hub.Hub(channel="test")  # no Redis in unit tests
+    monkeypatch.setattr(stream_hub, "_hub", hub)
     return hub
 
 
