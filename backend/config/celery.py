@@ -1,6 +1,6 @@
 """The Celery application of the worker (and of Flower), and what every worker reports.
 
-Celery's own signals feed the task metrics (config/metrics.py) and carry each submission's correlation
+Celery's own signals feed the task metrics (infra/metrics.py) and carry each submission's correlation
 id from task to task: whoever sends a task (the bridge, a worker sending a chain's next step or a
 compensation, the reconciler) puts the id it works under in the message's `correlationid` header;
 task_prerun sets it for the task's log lines, task_postrun restores the one before. Celery's own log
@@ -24,7 +24,7 @@ from celery.signals import (
 )
 
 from common.logs import CORRELATION_HEADER, CORRELATION_ID
-from config import metrics
+from infra import metrics
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 

@@ -32,8 +32,8 @@ urlpatterns = [
                         "health_check.contrib.redis.Redis",
                         {"client_factory": lambda: Redis.from_url(settings.REDIS_URL)},
                     ),
-                    "config.health_checks.Kafka",
-                    "config.health_checks.PipelineProcesses",
+                    "infra.health_checks.Kafka",
+                    "infra.health_checks.PipelineProcesses",
                 ]
             )
         ),

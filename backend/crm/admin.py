@@ -1,7 +1,7 @@
 from django.contrib import admin
 
-from config.admin import PipelineOwned
 from crm.models import CrmLead
+from infra.admin_base import PipelineOwned
 
 
 @admin.register(CrmLead)

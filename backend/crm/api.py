@@ -8,10 +8,10 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from config.sqlite import forget_deleted_pages
 from crm.auth import crm_token_valid
 from crm.faults import inject_faults
 from crm.models import CrmLead
+from infra.sqlite import forget_deleted_pages
 
 
 class HasCrmToken(BasePermission):

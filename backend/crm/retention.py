@@ -11,8 +11,8 @@ from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 
-from config.sqlite import forget_deleted_pages
 from crm.models import CrmLead
+from infra.sqlite import forget_deleted_pages
 
 logger = logging.getLogger(__name__)
 FIRST_PURGE_DELAY = 30.0  # seconds after the server starts: not in the way of its first requests

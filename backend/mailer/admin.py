@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from config.admin import PipelineOwned
+from infra.admin_base import PipelineOwned
 from mailer.models import EmailDelivery
 from mailer.services import mail_retry_failed
 

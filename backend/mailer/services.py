@@ -15,8 +15,8 @@ from django.utils import timezone
 from templated_mail.mail import BaseEmailMessage
 
 from common.logs import correlation_id_set
-from config.metrics import EMAILS
 from events import EmailDispatched, EmailFailed
+from infra.metrics import EMAILS
 from intake.models import Submission
 from intake.services import event_emit
 from mailer.lease import LEASES

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from config.admin import PipelineOwned
+from infra.admin_base import PipelineOwned
 from outbox.models import OutboxEvent
 
 

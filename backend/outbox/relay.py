@@ -27,9 +27,9 @@ from prometheus_client.registry import Collector
 from common.kafka import client_config
 from common.logs import correlation_id_bound
 from common.loop import FailureClock
-from config.metrics import metrics_serve
 from events import record_headers
 from events.topics import ensure_topics, topic_layout
+from infra.metrics import metrics_serve
 from outbox.models import OutboxEvent
 
 logger = logging.getLogger(__name__)

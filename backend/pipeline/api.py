@@ -12,7 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from common.logs import correlation_id_set
-from config.metrics import SUBMISSIONS
+from infra.metrics import SUBMISSIONS
 from intake.access import access_check, access_expires_at, bearer_token
 from intake.models import Submission
 from intake.services import submission_create

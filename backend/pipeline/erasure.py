@@ -24,7 +24,7 @@ import logging
 from django.db import transaction
 from django.db.models import Q
 
-from config.sqlite import forget_deleted_pages
+from infra.sqlite import forget_deleted_pages
 from intake.models import Submission
 from mailer.message import recipient_key
 from mailer.models import EmailDelivery

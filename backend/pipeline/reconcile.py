@@ -39,10 +39,10 @@ from prometheus_client import Counter, Gauge
 
 from common.logs import correlation_id_bound
 from common.loop import FailureClock
-from config.admin import admin_login_records_purge
 from config.celery import app as celery_app
-from config.metrics import metrics_serve
 from events.work import mail_send, saga_start
+from infra.admin_base import admin_login_records_purge
+from infra.metrics import metrics_serve
 from intake.models import Submission, TimelineEntry
 from mailer.services import mail_due_ids
 from outbox.models import OutboxEvent

@@ -24,7 +24,7 @@ from django.db import close_old_connections
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.utils.crypto import constant_time_compare
 
-from config.client import client_address
+from infra.client import client_address
 from intake.access import access_check, bearer_token
 from intake.models import Submission
 from pipeline.api import SubmissionOutputSerializer

@@ -10,7 +10,6 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 from django.utils.html import format_html
 
-from config.admin import PipelineOwned, ReadOnlyInline
 from events import (
     ContactFormSubmitted,
     EmailDispatched,
@@ -19,6 +18,7 @@ from events import (
     WorkflowCompensationFailed,
     WorkflowCompleted,
 )
+from infra.admin_base import PipelineOwned, ReadOnlyInline
 from intake.models import Submission, TimelineEntry
 from mailer.models import EmailDelivery
 from outbox.models import OutboxEvent

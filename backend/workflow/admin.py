@@ -1,6 +1,6 @@
 from django.contrib import admin, messages
 
-from config.admin import PipelineOwned, ReadOnlyInline
+from infra.admin_base import PipelineOwned, ReadOnlyInline
 from workflow.models import Lead, SagaRun, SagaStep
 from workflow.recovery import saga_retry_compensation
 

@@ -9,7 +9,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from common.logs import correlation_id_set
-from config.metrics import WORKFLOWS
 from events import (
     WorkflowCompensated,
     WorkflowCompensationFailed,
@@ -19,6 +18,7 @@ from events import (
     WorkflowStepFailed,
 )
 from events.saga import STEP, STEP_NAMES, compensation_chain, compensations_for
+from infra.metrics import WORKFLOWS
 from intake.models import Submission
 from intake.services import event_emit
 from workflow.models import Lead, SagaRun, SagaStep

@@ -38,7 +38,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First and (all but) last, as django-prometheus asks: every request is counted and timed.
     "django_prometheus.middleware.PrometheusBeforeMiddleware",
-    "config.middleware.BodySizeLimitMiddleware",
+    "infra.middleware.BodySizeLimitMiddleware",
     "common.logs.CorrelationIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -87,10 +87,10 @@ def database_config(url: str, default_sqlite) -> dict:
         # beside the writer; synchronous=NORMAL syncs the WAL at checkpoints, not at every commit (a
         # power loss can drop the last commits, an application crash cannot); IMMEDIATE takes the
         # write lock at BEGIN, so two writers queue instead of deadlocking on a lock upgrade; and
-        # config.sqlite queues the writers of every process on one OS file lock instead of SQLite's
+        # infra.sqlite queues the writers of every process on one OS file lock instead of SQLite's
         # sleep-and-retry (see its docstring). The timeout is how long a statement outside a
         # transaction waits for the lock.
-        config["ENGINE"] = "config.sqlite"
+        config["ENGINE"] = "infra.sqlite"
         config["OPTIONS"] = {
             "init_command": (
                 "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000; "

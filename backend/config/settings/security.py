@@ -17,7 +17,7 @@ PRODUCTION = env.bool("PRODUCTION", default=False)
 # Proxies in front of the API and the stream: the operator's own (TRUSTED_PROXIES: a TLS terminator,
 # a load balancer; 0 when nothing stands in front), plus the bundled nginx in Compose
 # (BUNDLED_PROXY_HOPS=1, set there). The client's address is read from X-Forwarded-For only that far
-# (config/client.py); each proxy appends its peer, so what a client wrote itself is never reached.
+# (infra/client.py); each proxy appends its peer, so what a client wrote itself is never reached.
 TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0) + env.int("BUNDLED_PROXY_HOPS", default=0)
 
 # --- HTTPS (all on in production; a local stack serves plain HTTP on loopback) ---
@@ -57,7 +57,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_LOCKOUT_MINUTES", def
 # with the address that failed with it (by name alone, anyone could lock the real admin out).
 AXES_LOCKOUT_PARAMETERS = ["ip_address", ["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "config.client.client_address"
+AXES_CLIENT_IP_CALLABLE = "infra.client.client_address"
 AXES_VERBOSE = False
 
 # Secret keys that are known to everyone (.env.example's placeholder, Django's template).

@@ -10,5 +10,5 @@ ROOT_URLCONF = "config.urls_stream"
 # own thread, and under ASGI that thread stays with the request while it lasts: for a live viewer,
 # minutes. This process answers two GET routes, without static files; the stream reads the API's
 # session cookie itself (pipeline.stream) to let staff follow any submission.
-MIDDLEWARE = ["config.middleware.BodySizeLimitMiddleware", "corsheaders.middleware.CorsMiddleware"]
+MIDDLEWARE = ["infra.middleware.BodySizeLimitMiddleware", "corsheaders.middleware.CorsMiddleware"]
 SILENCED_SYSTEM_CHECKS = ["admin.E408", "admin.E409", "admin.E410"]  # the admin is the API's

@@ -1,4 +1,4 @@
-"""config.sqlite: every transaction queues on one OS file lock, released at commit or rollback."""
+"""infra.sqlite: every transaction queues on one OS file lock, released at commit or rollback."""
 
 import fcntl
 import os
@@ -9,7 +9,7 @@ import threading
 import pytest
 from django.db import connections
 
-from config.sqlite.base import DatabaseWrapper
+from infra.sqlite.base import DatabaseWrapper
 
 # These tests make their own connections to files of their own; the flag only lets them connect.
 pytestmark = pytest.mark.django_db
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.django_db
 
 def settings_for(path) -> dict:
     default = connections["default"].settings_dict
-    return {**default, "ENGINE": "config.sqlite", "NAME": str(path), "OPTIONS": {"transaction_mode": "IMMEDIATE"}}
+    return {**default, "ENGINE": "infra.sqlite", "NAME": str(path), "OPTIONS": {"transaction_mode": "IMMEDIATE"}}
 
 
 def lock_is_free(path) -> bool:

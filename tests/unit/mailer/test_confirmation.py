@@ -1,3 +1,4 @@
+import io
 import smtplib
 import uuid
 from datetime import timedelta
@@ -156,3 +157,20 @@ def test_a_send_the_server_accepted_before_its_worker_died_is_recorded_not_repea
     assert confirmation_send(submission_id=str(submission.id)) == {"sent": True, "status": "SENT"}
     assert len(mail.outbox) == 1  # no second email
     assert OutboxEvent.objects.filter(event_type="EmailDispatched").count() == 1
+
+
+def test_the_retry_mail_command_resends_through_the_projects_celery_app(monkeypatch):
+    from django.core.management import call_command
+
+    from config.celery import app
+    from mailer.management.commands import retry_mail
+
+    sent = []
+    monkeypatch.setattr(retry_mail, "mail_send", lambda celery, submission_id: sent.append((celery, submission_id)))
+    submission = SubmissionFactory()
+    EmailDelivery.objects.create(submission=submission, recipient=submission.email, status=EmailDelivery.Status.FAILED)
+    out = io.StringIO()
+    call_command("retry_mail", stdout=out)
+    assert sent == [(app, str(submission.id))]
+    assert "1 email(s) sent to the mailer again" in out.getvalue()
+    assert EmailDelivery.objects.get().status == EmailDelivery.Status.RETRYING

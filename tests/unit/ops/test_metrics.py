@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 from bridge import consumer as bridge_consumer
 from common.logs import CORRELATION_ID, CorrelationIdFilter, JsonFormatter
 from config import celery as celery_config
-from config import metrics
+from infra import metrics
 from intake.models import Submission
 from intake.services import submission_create
 from intake.throttling import SubmissionRateThrottle

@@ -1,6 +1,6 @@
+from celery import current_app as celery_app
 from django.core.management.base import BaseCommand
 
-from config.celery import app as celery_app
 from events.work import mail_send
 from mailer.services import mail_retry_failed
 

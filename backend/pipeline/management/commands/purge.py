@@ -4,7 +4,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from config.admin import admin_login_records_purge
+from infra.admin_base import admin_login_records_purge
 from pipeline.retention import BATCHES, KEPT, submissions_purge
 
 
