@@ -17,6 +17,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+from common.kafka import KafkaAuth, client_config, partition_lag  # installed with the project (pyproject.toml)
+
 TIMEOUT = 2.0
 WORKERS = ("mailer", "workflow-agent")
 
@@ -33,8 +35,7 @@ def _backend_module(name: str, relative: str):
 
 
 SETTINGS = _backend_module("envfile", "config/envfile.py").Settings()
-_kafka = _backend_module("common_kafka", "common/kafka.py")
-KAFKA_AUTH = _kafka.KafkaAuth.from_mapping(SETTINGS)
+KAFKA_AUTH = KafkaAuth.from_mapping(SETTINGS)
 
 
 def _env(name: str) -> str:
@@ -99,7 +100,7 @@ def _topic() -> str:
 def _kafka_metadata():
     from confluent_kafka.admin import AdminClient
 
-    metadata = AdminClient(_kafka.client_config(_bootstrap(), KAFKA_AUTH, log_level=0)).list_topics(timeout=TIMEOUT)
+    metadata = AdminClient(client_config(_bootstrap(), KAFKA_AUTH, log_level=0)).list_topics(timeout=TIMEOUT)
     if not metadata.brokers:  # a fenced broker (still registering after a restart) is left out
         raise RuntimeError("no broker in the metadata yet")
     return metadata
@@ -127,9 +128,7 @@ def consumer_lag(group: str, topic: str) -> list[tuple[int, int | None, int, int
     from confluent_kafka import Consumer, TopicPartition
 
     consumer = Consumer(
-        _kafka.client_config(
-            _bootstrap(), KAFKA_AUTH, **{"group.id": group, "enable.auto.commit": False, "log_level": 0}
-        )
+        client_config(_bootstrap(), KAFKA_AUTH, **{"group.id": group, "enable.auto.commit": False, "log_level": 0})
     )
     try:
         partitions = sorted(consumer.list_topics(topic, timeout=TIMEOUT).topics[topic].partitions)
@@ -138,7 +137,7 @@ def consumer_lag(group: str, topic: str) -> list[tuple[int, int | None, int, int
         for tp in committed:
             low, high = consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=TIMEOUT)
             offset = tp.offset if tp.offset >= 0 else None
-            rows.append((tp.partition, offset, high, _kafka.partition_lag(offset, low, high)))
+            rows.append((tp.partition, offset, high, partition_lag(offset, low, high)))
         return rows
     finally:
         consumer.close()
