@@ -11,6 +11,9 @@ class EmailDelivery(models.Model):
         SENT = "SENT"
         FAILED = "FAILED"
 
+    # Nothing more will happen to the email (retention and the benchmark ask the stage, not its statuses).
+    FINAL_STATUSES = (Status.SENT, Status.FAILED)
+
     submission = models.OneToOneField("intake.Submission", on_delete=models.CASCADE, related_name="email_delivery")
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     recipient = models.EmailField(max_length=254)

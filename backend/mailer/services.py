@@ -200,7 +200,7 @@ def confirmation_mark_failed(*, submission_id: str, reason: str, causation_id: s
     submission = Submission.objects.get(id=submission_id)
     updated = (
         EmailDelivery.objects.filter(submission=submission)
-        .exclude(status__in=(EmailDelivery.Status.SENT, EmailDelivery.Status.FAILED))
+        .exclude(status__in=EmailDelivery.FINAL_STATUSES)
         .update(status=EmailDelivery.Status.FAILED, last_error=reason[:1000], next_attempt_at=None)
     )
     if updated:

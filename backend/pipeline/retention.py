@@ -10,8 +10,8 @@ What holds a visitor's data, and what becomes of it:
   message; `key` is the submission id): deleted, all of them already published (see "final" below).
   Published rows older than the cutoff whose submission is gone already (deleted by hand in the
   admin) are deleted too. An unpublished row is never deleted.
-- `crm.CrmLead`: the CRM's own data in its own database, purged by the CRM (crm/retention.py) when
-  `manage.py purge` runs against its settings.
+- `crm.CrmLead`: the CRM's own data in its own database, purged by the CRM's server itself
+  (crm/retention.py; by hand: `manage.py crm_purge --settings config.settings.crm_server`).
 
 Deleted, not anonymised: nothing needs a finished old submission. The pipeline's guarantees (nothing
 lost, nothing done twice, a final state) are about work in flight, and no statistics are read from
@@ -46,8 +46,6 @@ from workflow.models import Lead, SagaRun, SagaStep
 
 logger = logging.getLogger(__name__)
 
-FINAL_EMAIL = (EmailDelivery.Status.SENT, EmailDelivery.Status.FAILED)
-FINAL_WORKFLOW = (SagaRun.Status.COMPLETED, SagaRun.Status.COMPENSATED, SagaRun.Status.COMPENSATION_FAILED)
 PURGED_MODELS = (Submission, TimelineEntry, EmailDelivery, SagaRun, SagaStep, Lead, OutboxEvent)
 KEPT = "kept_not_final"
 BATCHES = "batches"
@@ -56,7 +54,9 @@ BATCHES = "batches"
 def _finished_before(older_than: datetime) -> QuerySet:
     """Submissions created before `older_than` whose email and saga both reached a final status."""
     return Submission.objects.filter(
-        created_at__lt=older_than, email_delivery__status__in=FINAL_EMAIL, saga_run__status__in=FINAL_WORKFLOW
+        created_at__lt=older_than,
+        email_delivery__status__in=EmailDelivery.FINAL_STATUSES,
+        saga_run__status__in=SagaRun.FINAL_STATUSES,
     )
 
 

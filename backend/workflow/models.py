@@ -11,6 +11,9 @@ class SagaRun(models.Model):
         COMPENSATED = "COMPENSATED"
         COMPENSATION_FAILED = "COMPENSATION_FAILED"
 
+    # Nothing more will happen to the run (retention and the benchmark ask the stage, not its statuses).
+    FINAL_STATUSES = (Status.COMPLETED, Status.COMPENSATED, Status.COMPENSATION_FAILED)
+
     submission = models.OneToOneField("intake.Submission", on_delete=models.CASCADE, related_name="saga_run")
     status = models.CharField(max_length=24, choices=Status.choices, default=Status.RUNNING)
     failed_step = models.CharField(max_length=64, blank=True, default="")

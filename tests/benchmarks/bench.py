@@ -58,8 +58,8 @@ from outbox.models import OutboxEvent  # noqa: E402
 from tests.servers import wait_until  # noqa: E402
 from workflow.models import SagaRun, SagaStep  # noqa: E402
 
-FINAL_RUNS = (SagaRun.Status.COMPLETED, SagaRun.Status.COMPENSATED, SagaRun.Status.COMPENSATION_FAILED)
-FINAL_MAIL = (EmailDelivery.Status.SENT, EmailDelivery.Status.FAILED)
+FINAL_RUNS = SagaRun.FINAL_STATUSES
+FINAL_MAIL = EmailDelivery.FINAL_STATUSES
 CONNECTIONS = 64  # the load generator's connection pool: a browser population behind one proxy
 
 
