@@ -23,18 +23,16 @@ TIMEOUT = 2.0
 WORKERS = ("mailer", "workflow-agent")
 
 
-def _backend_module(name: str, relative: str):
-    """A standard-library module of backend/, by its path: importing the `config` package would
-    start Celery's app."""
-    path = Path(__file__).resolve().parent.parent / "backend" / relative
-    spec = importlib.util.spec_from_file_location(name, path)
+def _settings_reader():
+    """backend/config/envfile.py, by its path: importing the `config` package would start Celery's app."""
+    path = Path(__file__).resolve().parent.parent / "backend" / "config" / "envfile.py"
+    spec = importlib.util.spec_from_file_location("envfile", path)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up by name
     spec.loader.exec_module(module)
     return module
 
 
-SETTINGS = _backend_module("envfile", "config/envfile.py").Settings()
+SETTINGS = _settings_reader().Settings()
 KAFKA_AUTH = KafkaAuth.from_mapping(SETTINGS)
 
 

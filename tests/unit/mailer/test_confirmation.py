@@ -5,8 +5,12 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
 from django.utils import timezone
 
+from config.celery import app
+from mailer import marks as accepted_marks
+from mailer.management.commands import retry_mail
 from mailer.models import EmailDelivery
 from mailer.policy import retry_delay, smtp_failure_is_permanent
 from mailer.services import confirmation_send, mail_due_ids, mail_retry_failed
@@ -142,8 +146,6 @@ class MarkStore:
 
 
 def test_a_send_the_server_accepted_before_its_worker_died_is_recorded_not_repeated(settings, monkeypatch):
-    from mailer import marks as accepted_marks
-
     marks = MarkStore()
     monkeypatch.setattr(accepted_marks, "_marks", lambda: marks)
     submission = SubmissionFactory()
@@ -160,11 +162,6 @@ def test_a_send_the_server_accepted_before_its_worker_died_is_recorded_not_repea
 
 
 def test_the_retry_mail_command_resends_through_the_projects_celery_app(monkeypatch):
-    from django.core.management import call_command
-
-    from config.celery import app
-    from mailer.management.commands import retry_mail
-
     sent = []
     monkeypatch.setattr(retry_mail, "mail_send", lambda celery, submission_id: sent.append((celery, submission_id)))
     submission = SubmissionFactory()
