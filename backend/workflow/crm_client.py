@@ -4,6 +4,8 @@ import threading
 
 import requests
 from django.conf import settings
+from requests.adapters import HTTPAdapter
+from urllib3.util import Retry
 
 
 class CrmError(RuntimeError):
@@ -16,12 +18,20 @@ class CrmTransientError(RuntimeError):
 
 _local = threading.local()
 
+# A kept-alive connection can be closed by the CRM just as a task sends on it ("connection reset").
+# Every call is safe to send twice (a create carries its Idempotency-Key, a delete of a gone lead is
+# 404, a search reads), so urllib3 sends it once more on a new connection. Answers are never retried
+# here: a 5xx or 429 becomes CrmTransientError and the task's own retry policy decides.
+_RETRY = Retry(total=1, connect=1, read=1, status=0, other=0, allowed_methods=None, raise_on_status=False)
+
 
 def _session() -> requests.Session:
     """One session per thread: its connections to the CRM are kept and reused between tasks."""
     session = getattr(_local, "session", None)
     if session is None:
         session = _local.session = requests.Session()
+        session.mount("http://", HTTPAdapter(max_retries=_RETRY))
+        session.mount("https://", HTTPAdapter(max_retries=_RETRY))
         session.headers["Authorization"] = f"Bearer {settings.CRM_API_TOKEN}"
     return session
 
