@@ -30,7 +30,6 @@ INSTALLED_APPS = [
     "intake",
     "mailer",
     "workflow",
-    "crm",
     "pipeline",
     "console",
 ]

@@ -9,6 +9,9 @@ os.environ.setdefault("CRM_API_TOKEN", "unit-tests-crm-token")
 
 from config.settings.base import *  # noqa: E402,F403
 
+# The mock CRM's models and views are unit-tested in the same in-memory database (it runs apart:
+# config.settings.crm_server).
+INSTALLED_APPS = [*INSTALLED_APPS, "crm"]  # noqa: F405
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 CELERY_TASK_ALWAYS_EAGER = True

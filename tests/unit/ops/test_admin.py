@@ -228,7 +228,7 @@ def test_change_pages_show_the_fields_without_inputs(admin_client):
     assert submission.name in page and str(submission.correlation_id) in page
 
 
-@pytest.mark.parametrize("page", [*PIPELINE_ROWS, "intake_submission", "crm_crmlead"])
+@pytest.mark.parametrize("page", [*PIPELINE_ROWS, "intake_submission"])
 def test_nothing_is_added_by_hand(admin_client, page):
     assert admin_client.get(reverse(f"admin:{page}_add")).status_code == 403
 

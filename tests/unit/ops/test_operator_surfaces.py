@@ -14,7 +14,6 @@ ADMIN_PAGES = [
     "mailer_emaildelivery",
     "workflow_sagarun",
     "workflow_lead",
-    "crm_crmlead",
 ]
 
 
