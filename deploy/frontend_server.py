@@ -13,10 +13,13 @@ from urllib.parse import urlsplit
 
 from whitenoise import WhiteNoise
 
+from common.defaults import Settings
+
 DIST = Path(os.environ.get("FRONTEND_DIST", Path(__file__).resolve().parent.parent / "frontend" / "dist"))
-API_PUBLIC_URL = os.environ.get("API_PUBLIC_URL") or f"http://localhost:{os.environ.get('API_PORT', '5000')}"
-STREAM_PUBLIC_URL = os.environ.get("STREAM_PUBLIC_URL") or f"http://localhost:{os.environ.get('STREAM_PORT', '5001')}"
-DEMO_CONTROLS = os.environ.get("DEMO_CONTROLS", "").strip().lower() in {"1", "true", "yes", "on"}
+SETTINGS = Settings()  # the environment, with the one table's defaults (common.defaults)
+API_PUBLIC_URL = SETTINGS["API_PUBLIC_URL"]
+STREAM_PUBLIC_URL = SETTINGS["STREAM_PUBLIC_URL"]
+DEMO_CONTROLS = SETTINGS["DEMO_CONTROLS"].strip().lower() in {"1", "true", "yes", "on"}
 
 
 def _origin(url: str) -> str:

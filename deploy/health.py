@@ -5,34 +5,24 @@ Usage: health.py NAME...              print "NAME ok|down (detail)" per name; ex
        health.py --lag                    the bridge's consumer lag per partition (committed vs end offset)
 
 A worker's NAME may carry the number of its processes that must answer: `mailer:2` (./deploy.sh scale).
-Settings come from the environment, with the defaults of backend/config/envfile.py.
+Settings come from the environment, with the defaults of the one table (common.defaults).
 """
 
 import base64
-import importlib.util
 import json
 import re
 import sys
 import time
 import urllib.request
-from pathlib import Path
 
-from common.kafka import KafkaAuth, client_config, partition_lag  # installed with the project (pyproject.toml)
+from common.defaults import Settings  # installed with the project (pyproject.toml)
+from common.kafka import KafkaAuth, client_config, partition_lag
 
 TIMEOUT = 2.0
 WORKERS = ("mailer", "workflow-agent")
 
 
-def _settings_reader():
-    """backend/config/envfile.py, by its path: importing the `config` package would start Celery's app."""
-    path = Path(__file__).resolve().parent.parent / "backend" / "config" / "envfile.py"
-    spec = importlib.util.spec_from_file_location("envfile", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-SETTINGS = _settings_reader().Settings()
+SETTINGS = Settings()
 KAFKA_AUTH = KafkaAuth.from_mapping(SETTINGS)
 
 

@@ -13,6 +13,8 @@ for all of them:
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from common.defaults import Settings
+
 PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 
 
@@ -20,21 +22,23 @@ PROTOCOLS = ("PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL")
 class KafkaAuth:
     """The security half of a Kafka client's settings (the other half is the bootstrap list)."""
 
-    security_protocol: str = ""  # empty: SASL_PLAINTEXT when a password is set, else PLAINTEXT
-    sasl_mechanism: str = "PLAIN"
-    sasl_username: str = "pipeline"
-    sasl_password: str = ""
+    security_protocol: str  # empty: SASL_PLAINTEXT when a password is set, else PLAINTEXT
+    sasl_mechanism: str
+    sasl_username: str
+    sasl_password: str
 
     SETTINGS = ("KAFKA_SECURITY_PROTOCOL", "KAFKA_SASL_MECHANISM", "KAFKA_SASL_USERNAME", "KAFKA_SASL_PASSWORD")
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, str]) -> "KafkaAuth":
-        """From settings or environment names (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*), defaults above."""
+        """From settings or environment names (KAFKA_SECURITY_PROTOCOL, KAFKA_SASL_*), with the table's
+        defaults for those unset or empty."""
+        settings = Settings(values)
         return cls(
-            security_protocol=values.get("KAFKA_SECURITY_PROTOCOL") or cls.security_protocol,
-            sasl_mechanism=values.get("KAFKA_SASL_MECHANISM") or cls.sasl_mechanism,
-            sasl_username=values.get("KAFKA_SASL_USERNAME") or cls.sasl_username,
-            sasl_password=values.get("KAFKA_SASL_PASSWORD") or cls.sasl_password,
+            security_protocol=settings["KAFKA_SECURITY_PROTOCOL"],
+            sasl_mechanism=settings["KAFKA_SASL_MECHANISM"],
+            sasl_username=settings["KAFKA_SASL_USERNAME"],
+            sasl_password=settings["KAFKA_SASL_PASSWORD"],
         )
 
     def __repr__(self) -> str:  # never the password (settings are printed by diffsettings and error pages)

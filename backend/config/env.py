@@ -1,9 +1,9 @@
 """The one reader of the environment: `.env` at the repository root, then the process environment.
 
-Variables already set in the process environment win over `.env`, so `deploy.sh`, Compose and
-tests can override any setting without editing the file. The file's rules and every default live in
-`config/envfile.py`, which deploy.sh runs too (`python3 backend/config/envfile.py export`), so both
-read one file one way and derive the same addresses from the same ports.
+Variables already set in the process environment win over `.env`, so `./deploy.sh`, Compose and
+tests can override any setting without editing the file. django-environ reads the file (as it does
+for the bridge and the CLI), and every default comes from the one table, `common.defaults`: the
+settings modules state none of their own.
 """
 
 import os
@@ -12,7 +12,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from config.envfile import Settings, load
+from common.defaults import Settings
 
 BACKEND_DIR = Path(__file__).resolve().parent.parent
 REPO_DIR = BACKEND_DIR.parent
@@ -21,7 +21,7 @@ env = environ.Env()
 # ENV_FILE points elsewhere (tests point it at /dev/null so a developer's .env cannot leak in).
 ENV_FILE = Path(env.str("ENV_FILE", default=str(REPO_DIR / ".env")))
 if ENV_FILE.is_file():
-    load(ENV_FILE)  # django-environ's read_env rules, into os.environ; what is set there wins
+    environ.Env.read_env(ENV_FILE)  # into os.environ; a name already set there keeps its value
 # An unset or empty setting reads as its default or derived value (API_PUBLIC_URL follows API_PORT),
 # through a view: written into os.environ, a derived value would reach child processes that were
 # given other ports.

@@ -6,9 +6,9 @@
     broker.py tools                     the tool names
     broker.py java                      exit 0 if a Java 17+ runtime is there (deploy.sh installs one if not)
 
-Standard library only: deploy.sh and the test fixtures both use it, before any virtualenv exists.
+Run by the virtualenv's Python (the CLI, supervisord and the test fixtures), for the table of defaults.
 Environment: KAFKA_BOOTSTRAP_SERVERS (host:port the broker listens on and the tools talk to),
-KAFKA_CONTROLLER_PORT (default: the broker port + 1), KAFKA_HEAP_OPTS (default -Xmx512m -Xms128m),
+KAFKA_CONTROLLER_PORT, KAFKA_HEAP_OPTS (their defaults: the one table, common.defaults),
 KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD (set: both listeners ask for SASL/PLAIN as that user),
 KAFKA_DATA_DIR (where the tools' client.properties is written),
 JAVA_HOME (default: `java` on the PATH), HOME (Maven's ~/.m2 is $HOME/.m2, whatever Java thinks).
@@ -26,6 +26,10 @@ import tempfile
 import uuid
 from pathlib import Path
 
+from common.defaults import Settings
+
+SETTINGS = Settings()  # the environment, with the table's defaults for what is unset or empty
+
 HERE = Path(__file__).resolve().parent
 POM = HERE / "pom.xml"
 LIB = HERE / "lib"
@@ -33,7 +37,6 @@ STAMP = LIB / ".installed"
 SERVER_PROPERTIES = HERE / "server.properties"
 BROKER_LOG4J = HERE / "log4j2.yaml"
 TOOLS_LOG4J = HERE / "tools-log4j2.yaml"
-DEFAULT_HEAP = "-Xmx512m -Xms128m"
 MIN_JAVA = 17
 
 # The tools that ship in the resolved jars, by the name of the script that runs each in Kafka's
@@ -151,7 +154,7 @@ def new_cluster_id() -> str:
 
 
 def _bootstrap() -> tuple[str, int]:
-    first = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092").split(",")[0].strip()
+    first = SETTINGS["KAFKA_BOOTSTRAP_SERVERS"].split(",")[0].strip()
     host, _, port = first.rpartition(":")
     return host or "127.0.0.1", int(port)
 
@@ -167,7 +170,7 @@ def _property(value: str) -> str:
 
 def _credentials() -> tuple[str, str]:
     """(user, password) the broker asks for (KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD); no password: none."""
-    return os.environ.get("KAFKA_SASL_USERNAME") or "pipeline", os.environ.get("KAFKA_SASL_PASSWORD", "")
+    return SETTINGS["KAFKA_SASL_USERNAME"], SETTINGS["KAFKA_SASL_PASSWORD"]
 
 
 def _client_jaas(user: str, password: str) -> str:
@@ -255,10 +258,10 @@ def broker_command(data_dir: Path, controller_port: int | None = None) -> list[s
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
     host, port = _bootstrap()
-    controller_port = controller_port or int(os.environ.get("KAFKA_CONTROLLER_PORT") or port + 1)
+    controller_port = controller_port or int(SETTINGS["KAFKA_CONTROLLER_PORT"])
     properties = render_properties(data_dir, host, port, controller_port)
     format_storage(data_dir, properties)
-    heap = os.environ.get("KAFKA_HEAP_OPTS") or DEFAULT_HEAP
+    heap = SETTINGS["KAFKA_HEAP_OPTS"]
     return [*_jvm(BROKER_LOG4J, heap), "kafka.Kafka", str(properties)]
 
 

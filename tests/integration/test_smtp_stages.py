@@ -15,7 +15,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from django.utils import timezone
 
-from config import envfile
+from common.defaults import DEFAULTS
 from mailer.models import EmailDelivery
 from mailer.services import confirmation_send, mail_due_ids
 from tests.servers import free_port, wait_until
@@ -53,7 +53,7 @@ def slow_server(settings):
         controller.start()
         servers.append(controller)
         # The production backend (test settings use locmem), against this server.
-        settings.EMAIL_BACKEND = envfile.DEFAULTS["DJANGO_EMAIL_BACKEND"]
+        settings.EMAIL_BACKEND = DEFAULTS["DJANGO_EMAIL_BACKEND"]
         settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", controller.port
         return handler
 

@@ -12,7 +12,7 @@ LINT_IMPORTS = Path(sys.executable).parent / "lint-imports"
 
 
 def lint_imports(root: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": f"{root / 'backend'}{os.pathsep}{root}"}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(path) for path in (root / "backend", root, root / "deploy"))}
     cmd = [str(LINT_IMPORTS), "--no-cache", str(REPO / ".importlinter")]
     return subprocess.run(cmd, env=env, cwd=root, capture_output=True, text=True, timeout=120)
 
@@ -20,13 +20,13 @@ def lint_imports(root: Path) -> subprocess.CompletedProcess:
 def test_the_code_keeps_every_import_contract():
     result = lint_imports(REPO)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "5 kept, 0 broken" in result.stdout
+    assert "7 kept, 0 broken" in result.stdout
 
 
 def lint_with(tmp_path: Path, module: str, source: str) -> subprocess.CompletedProcess:
     """lint-imports on a copy of the code with one more module (a path under the copy) holding `source`."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "static", "templates", "migrations")
-    for package in ("backend", "bridge"):
+    for package in ("backend", "bridge", "deploy/ops"):
         shutil.copytree(REPO / package, tmp_path / package, ignore=ignore)
     (tmp_path / module).write_text(source)
     result = lint_imports(tmp_path)
@@ -48,3 +48,14 @@ def test_the_bridge_importing_a_stage_or_django_breaks_its_contract(tmp_path):
 def test_one_stage_importing_the_other_breaks_their_independence(tmp_path):
     result = lint_with(tmp_path, "backend/workflow/shortcut.py", "from mailer import models\n")
     assert "workflow.shortcut -> mailer.models" in result.stdout
+
+
+def test_the_cli_importing_django_or_a_lower_layer_importing_its_commands_breaks_the_rules(tmp_path):
+    result = lint_with(tmp_path, "deploy/ops/shortcut.py", "from django.conf import settings\n")
+    assert "ops.shortcut -> django" in result.stdout
+    (tmp_path / "deploy" / "ops" / "shortcut.py").write_text("from ops.cli import main\n")
+    (tmp_path / "deploy" / "ops" / "services.py").write_text(
+        (tmp_path / "deploy" / "ops" / "services.py").read_text() + "\nfrom ops import cli  # noqa\n"
+    )
+    result = lint_imports(tmp_path)
+    assert result.returncode != 0 and "ops.services -> ops.cli" in result.stdout

@@ -3,14 +3,14 @@
 from config.env import env
 from config.settings.security import TRUSTED_PROXIES
 
-API_PORT = env.int("API_PORT", default=5000)
+API_PORT = env.int("API_PORT")
 # Live viewers one stream process (config.settings.stream) holds at most; more get a 503.
-STREAM_MAX_VIEWERS = env.int("STREAM_MAX_VIEWERS", default=5000)
+STREAM_MAX_VIEWERS = env.int("STREAM_MAX_VIEWERS")
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
-    "DEFAULT_THROTTLE_RATES": {"submissions": env.str("SUBMISSION_RATE_LIMIT", default="30/minute")},
+    "DEFAULT_THROTTLE_RATES": {"submissions": env.str("SUBMISSION_RATE_LIMIT")},
     # The client address of every rate limit: X-Forwarded-For is believed only this many proxies deep.
     "NUM_PROXIES": TRUSTED_PROXIES,
 }
@@ -43,7 +43,7 @@ SPECTACULAR_SETTINGS = {
                 "operationId": "submissions_events",
                 "servers": [
                     {
-                        "url": env.str("STREAM_PUBLIC_URL", default="http://localhost:5001"),
+                        "url": env.str("STREAM_PUBLIC_URL"),
                         "description": "The live-progress stream (STREAM_PUBLIC_URL)",
                     }
                 ],
@@ -91,7 +91,7 @@ SPECTACULAR_SETTINGS = {
     },
 }
 
-CORS_ORIGINS = env.list("CORS_ORIGINS", default=["http://localhost:3000", "http://127.0.0.1:3000"])
+CORS_ORIGINS = env.list("CORS_ORIGINS")
 if CORS_ORIGINS == ["*"]:
     CORS_ALLOW_ALL_ORIGINS = True
 else:
@@ -99,8 +99,8 @@ else:
 
 # The demo controls let a visitor make a workflow step fail on purpose: off unless switched on (the
 # frontend hides them then too, from its /config.json).
-DEMO_CONTROLS = env.bool("DEMO_CONTROLS", default=False)
+DEMO_CONTROLS = env.bool("DEMO_CONTROLS")
 
 # The synchronous baseline endpoint (pipeline/baseline.py), for `./deploy.sh bench` only.
-BENCH_BASELINE = env.bool("BENCH_BASELINE", default=False)
-BENCH_BASELINE_CRM_LATENCY_MS = env.int("BENCH_BASELINE_CRM_LATENCY_MS", default=100)
+BENCH_BASELINE = env.bool("BENCH_BASELINE")
+BENCH_BASELINE_CRM_LATENCY_MS = env.int("BENCH_BASELINE_CRM_LATENCY_MS")

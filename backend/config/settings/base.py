@@ -4,10 +4,10 @@ from common.logs import logging_config
 from config.env import REPO_DIR, env, env_required
 from config.settings.observability import LOG_FORMAT, LOG_LEVEL
 
-DEBUG = env.bool("DJANGO_DEBUG", default=False)
+DEBUG = env.bool("DJANGO_DEBUG")
 # Local mode generates a key into .env (deploy.sh); there is no built-in production key.
 SECRET_KEY = env_required("DJANGO_SECRET_KEY")
-ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[::1]"])
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -54,7 +54,7 @@ MIDDLEWARE = [
 ]
 
 # The largest request body accepted (a submission is a few KiB); larger ones get a JSON 413.
-DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES", default=256 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = env.int("MAX_REQUEST_BODY_BYTES")
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -100,13 +100,13 @@ def database_config(url: str, default_sqlite) -> dict:
             "timeout": 20,
         }
     # Connections are kept between requests and tasks (each thread has its own), checked before reuse.
-    config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
+    config["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE")
     config["CONN_HEALTH_CHECKS"] = True
     return config
 
 
 # An empty DATABASE_URL means the embedded default, SQLite in data/.
-DATABASES = {"default": database_config(env.str("DATABASE_URL", default=""), REPO_DIR / "data" / "db.sqlite3")}
+DATABASES = {"default": database_config(env.str("DATABASE_URL"), REPO_DIR / "data" / "db.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"

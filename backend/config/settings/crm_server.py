@@ -23,7 +23,7 @@ MIDDLEWARE = [
 ]
 AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend"]
 ROOT_URLCONF = "crm.urls"
-DATABASES = {"default": database_config(env.str("CRM_DATABASE_URL", default=""), REPO_DIR / "data" / "crm.sqlite3")}
+DATABASES = {"default": database_config(env.str("CRM_DATABASE_URL"), REPO_DIR / "data" / "crm.sqlite3")}
 # A machine's API: JSON in and out, its bearer token checked by the views' permission (no sessions).
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],

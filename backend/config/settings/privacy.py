@@ -6,9 +6,9 @@ from config.env import env
 
 # Finished submissions older than this many days are deleted with everything hanging off them
 # (timeline, email, saga, lead, published outbox rows); 0 keeps everything (purging is off).
-DATA_RETENTION_DAYS = env.int("DATA_RETENTION_DAYS", default=90)
+DATA_RETENTION_DAYS = env.int("DATA_RETENTION_DAYS")
 # Seconds between the reconciler's scheduled purges (the first one runs soon after it starts).
-PURGE_INTERVAL = env.float("PURGE_INTERVAL", default=3600.0)
+PURGE_INTERVAL = env.float("PURGE_INTERVAL")
 
 if DATA_RETENTION_DAYS < 0 or PURGE_INTERVAL <= 0:
     raise ImproperlyConfigured(

@@ -12,47 +12,47 @@ from django.core.exceptions import ImproperlyConfigured
 
 from config.env import env
 
-PRODUCTION = env.bool("PRODUCTION", default=False)
+PRODUCTION = env.bool("PRODUCTION")
 
 # Proxies in front of the API and the stream: the operator's own (TRUSTED_PROXIES: a TLS terminator,
 # a load balancer; 0 when nothing stands in front), plus the bundled nginx in Compose
 # (BUNDLED_PROXY_HOPS=1, set there). The client's address is read from X-Forwarded-For only that far
 # (infra/client.py); each proxy appends its peer, so what a client wrote itself is never reached.
-TRUSTED_PROXIES = env.int("TRUSTED_PROXIES", default=0) + env.int("BUNDLED_PROXY_HOPS", default=0)
+TRUSTED_PROXIES = env.int("TRUSTED_PROXIES") + env.int("BUNDLED_PROXY_HOPS")
 
 # --- HTTPS (all on in production; a local stack serves plain HTTP on loopback) ---
-SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=PRODUCTION)
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT")
 # Health checks and Prometheus's scrapes come over plain HTTP from inside the host or container: never redirected.
 SECURE_REDIRECT_EXEMPT = [r"^health$", r"^crm/health$", r"^metrics$"]
-SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31_536_000 if PRODUCTION else 0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=PRODUCTION)
-SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=PRODUCTION)
-SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE", default=PRODUCTION)
-CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE", default=PRODUCTION)
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS")
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS")
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD")
+SESSION_COOKIE_SECURE = env.bool("DJANGO_SESSION_COOKIE_SECURE")
+CSRF_COOKIE_SECURE = env.bool("DJANGO_CSRF_COOKIE_SECURE")
 # Behind a trusted proxy that terminates TLS, its X-Forwarded-Proto says whether the visitor used HTTPS.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if TRUSTED_PROXIES > 0 else None
 # Origins (scheme://host[:port]) whose forms may POST with a CSRF token, e.g. the admin's public URL.
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS")
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 # --- personal data ---
 # The submit response carries an access token; the detail and the live stream need it for this long.
-SUBMISSION_ACCESS_HOURS = env.int("SUBMISSION_ACCESS_HOURS", default=24)
+SUBMISSION_ACCESS_HOURS = env.int("SUBMISSION_ACCESS_HOURS")
 SUBMISSION_ACCESS_TTL = timedelta(hours=SUBMISSION_ACCESS_HOURS)
 
 # --- abuse ---
 # Confirmations one address receives at most in the window; more submissions are accepted (the lead
 # is created) but their confirmation is not sent, so the form cannot be used to flood a mailbox.
-CONFIRMATIONS_PER_RECIPIENT = env.int("CONFIRMATIONS_PER_RECIPIENT", default=3)
-CONFIRMATION_WINDOW = timedelta(hours=env.int("CONFIRMATION_WINDOW_HOURS", default=24))
+CONFIRMATIONS_PER_RECIPIENT = env.int("CONFIRMATIONS_PER_RECIPIENT")
+CONFIRMATION_WINDOW = timedelta(hours=env.int("CONFIRMATION_WINDOW_HOURS"))
 # Live streams one client address holds open at once in one stream process; more get a 429.
-STREAM_MAX_PER_CLIENT = env.int("STREAM_MAX_PER_CLIENT", default=20)
+STREAM_MAX_PER_CLIENT = env.int("STREAM_MAX_PER_CLIENT")
 
 # --- admin login: django-axes locks an address, and a username, after repeated failures ---
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
-AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT", default=5)
-AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_LOCKOUT_MINUTES", default=15))
+AXES_FAILURE_LIMIT = env.int("ADMIN_LOGIN_FAILURE_LIMIT")
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("ADMIN_LOGIN_LOCKOUT_MINUTES"))
 # An address that fails too often is locked out, whatever names it tries; a user name only together
 # with the address that failed with it (by name alone, anyone could lock the real admin out).
 AXES_LOCKOUT_PARAMETERS = ["ip_address", ["username", "ip_address"]]

@@ -1,6 +1,7 @@
 """The bridge reads records by their value, whatever their headers; what it parks and replays keeps
 the topic's CloudEvents structured mode."""
 
+import dataclasses
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
@@ -91,7 +92,7 @@ def as_kafka_message(record) -> ce_kafka.KafkaMessage:
 def bridge(monkeypatch):
     monkeypatch.setattr("bridge.consumer.Consumer", lambda config: SimpleNamespace())
     monkeypatch.setattr("bridge.consumer.Producer", RecordingProducer)
-    bridge = Bridge(BridgeConfig())
+    bridge = Bridge(BridgeConfig.from_env())
     bridge.redis = FakeRedis()
     return bridge
 
@@ -169,7 +170,7 @@ def test_a_replayed_record_goes_back_in_structured_mode_whatever_it_was_parked_w
     monkeypatch.setattr("bridge.replay.Consumer", lambda config: dlq)
     monkeypatch.setattr("bridge.replay.Producer", lambda config: producer)
 
-    assert replay_dead_letters(BridgeConfig(topic=TOPIC), timeout=5) == 1
+    assert replay_dead_letters(dataclasses.replace(BridgeConfig.from_env(), topic=TOPIC), timeout=5) == 1
     [replayed] = producer.records
     assert (replayed.topic, replayed.key, replayed.value) == (TOPIC, b"s-1", value)
     assert replayed.headers == [STRUCTURED, ("dlq_replayed_from", b"0@0")]

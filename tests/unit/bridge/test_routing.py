@@ -63,7 +63,7 @@ def test_later_events_hand_nothing_off():
 
 
 def test_the_bridge_routes_tasks_to_the_queues_the_workers_consume():
-    celery = make_celery(BridgeConfig())
+    celery = make_celery(BridgeConfig.from_env())
     assert celery.conf.task_routes == settings.CELERY_TASK_ROUTES
     assert celery.conf.task_default_queue == settings.CELERY_TASK_DEFAULT_QUEUE
     assert {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()} | {

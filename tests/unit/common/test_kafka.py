@@ -43,11 +43,11 @@ def test_a_real_cluster_names_its_protocol_and_mechanism():
 
 def test_an_unknown_protocol_is_refused_by_name():
     with pytest.raises(ValueError, match="KAFKA_SECURITY_PROTOCOL must be one of .*'TLS'"):
-        KafkaAuth(security_protocol="tls").librdkafka()
+        KafkaAuth.from_mapping({"KAFKA_SECURITY_PROTOCOL": "tls"}).librdkafka()
 
 
 def test_the_password_never_shows_in_its_printed_form():
-    auth = KafkaAuth(sasl_password="do-not-print-me")
+    auth = KafkaAuth.from_mapping({"KAFKA_SASL_PASSWORD": "do-not-print-me"})
     assert "do-not-print-me" not in repr(auth) and "do-not-print-me" not in str(auth)
     assert "SASL_PLAINTEXT" in repr(auth)
 

@@ -263,7 +263,7 @@ def bridge(monkeypatch):
 
     monkeypatch.setattr("bridge.consumer.Consumer", lambda config: SimpleNamespace())
     monkeypatch.setattr("bridge.consumer.Producer", DlqProducer)
-    bridge = bridge_consumer.Bridge(bridge_consumer.BridgeConfig())
+    bridge = bridge_consumer.Bridge(bridge_consumer.BridgeConfig.from_env())
     bridge.redis = FakeRedis()
     token = bridge_consumer.CORRELATION_ID.set(None)
     yield bridge

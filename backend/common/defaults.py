@@ -1,44 +1,25 @@
-"""The settings file (`.env`) and every default: the one reader of both, for deploy.sh and the code.
+"""Every setting's default, once: the table that the Django settings, the bridge, the health checks,
+the operations CLI (./deploy.sh) and `.env.example` take theirs from (a unit test checks the example
+file and docs/configuration.md against it).
 
-    python3 backend/config/envfile.py export [--env-file FILE]   the resolved settings, as shell lines
-    python3 backend/config/envfile.py read FILE NAME             NAME's value in FILE alone (or nothing)
+`Settings(environ)` is the view they all read through: a name that is unset or empty in `environ`
+takes its value from DERIVED (defaults that follow other settings: the public URLs follow the ports)
+or DEFAULTS. Reading `.env` itself is django-environ's job (`environ.Env.read_env`); what the process
+environment already has wins over the file.
 
-`export` prints `export NAME='value'` lines, which deploy.sh evaluates: every name of the file, every
-default and every derived value, with what the process environment already has winning over the
-file. config/env.py reads the file with the same `parse` and sees the same defaults through
-`Settings`, so a line of `.env` means one thing to deploy.sh, the Django processes and their
-settings.
-
-Standard library only, and run by its path: deploy.sh reads the settings with the system's python3
-before any virtualenv exists (`python3 -m config.envfile` would import the `config` package, which
-imports Celery).
-
-The rules are django-environ's `Env.read_env` (what the bridge still calls; a unit test reads one
-file both ways): a line is `NAME=value` or `export NAME=value`, with nothing before the name and no
-space around `=`; other lines are ignored. A value wholly in single quotes loses them; one wholly in
-double quotes loses them and its backslash escapes (`\\"` is `"`; `\\n`, `\\r` and `\\t` stay as
-written). Nothing else is stripped: `a # b` is the value `a # b`. A later line wins over an earlier one.
-
-Then the defaults: a name that is unset or empty takes its value from DERIVED (which follows other
-settings: the public URLs follow the ports) or DEFAULTS.
+Standard library only: the bridge and the CLI import it without Django.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
-import re
-import shlex
-import sys
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from urllib.parse import quote
 
 REPO_DIR = Path(__file__).resolve().parent.parent.parent
 
-# Every setting's default, as .env would spell it. The settings modules read them through `Settings`
-# (their own `default=` arguments say the same, which a unit test checks); deploy.sh and the health
-# checks get theirs from here too.
+# Every setting's default, as .env would spell it.
 DEFAULTS: dict[str, str] = {
     # API, stream, frontend
     "API_PORT": "5000",
@@ -63,6 +44,7 @@ DEFAULTS: dict[str, str] = {
     "BENCH_BASELINE_CRM_LATENCY_MS": "100",
     # Security and personal data
     "PRODUCTION": "false",
+    "BUNDLED_PROXY_HOPS": "0",
     "PUBLIC_BIND_ADDRESS": "127.0.0.1",
     # Compose's operator pages, on the host's loopback
     "KAFKA_UI_PORT": "8080",
@@ -118,6 +100,7 @@ DEFAULTS: dict[str, str] = {
     "RECONCILE_BACKLOG_LIMIT": "100",
     "HEALTH_STUCK_SECONDS": "30",
     # Prometheus /metrics of the processes without an HTTP server (0: none)
+    "METRICS_REPLICA": "0",
     "METRICS_PORT_RELAY": "9101",
     "METRICS_PORT_BRIDGE": "9102",
     "METRICS_PORT_MAILER": "9103",
@@ -142,6 +125,7 @@ DEFAULTS: dict[str, str] = {
     "SMTP_CATCHER_RETENTION_HOURS": "24",
     # CRM
     "CRM_PORT": "8001",
+    "CRM_API_TOKEN": "",
     "CRM_API_TIMEOUT": "5",
     "CRM_LATENCY_MS": "0",
     "CRM_FAIL_RATE": "0",
@@ -154,6 +138,10 @@ DEFAULTS: dict[str, str] = {
 def _kafka_controller_port(settings: Mapping[str, str]) -> str:
     first = settings["KAFKA_BOOTSTRAP_SERVERS"].split(",")[0].strip()
     return str(int(first.rsplit(":", 1)[1]) + 1)
+
+
+def _production(settings: Mapping[str, str]) -> bool:
+    return settings["PRODUCTION"].strip().lower() in ("true", "on", "ok", "y", "yes", "1")  # django-environ's
 
 
 def _redis_auth(settings: Mapping[str, str]) -> str:
@@ -173,58 +161,17 @@ DERIVED: dict[str, Callable[[Mapping[str, str]], str]] = {
     "CRM_API_BASE": lambda s: f"http://127.0.0.1:{s['CRM_PORT']}/crm/api",
     "KAFKA_CONTROLLER_PORT": _kafka_controller_port,
     "KAFKA_DATA_DIR": lambda s: str(REPO_DIR / "data" / "kafka"),
+    # Django's HTTPS settings: all on in production (HSTS for a year), off on a local stack.
+    "DJANGO_SECURE_SSL_REDIRECT": lambda s: str(_production(s)).lower(),
+    "DJANGO_SECURE_HSTS_SECONDS": lambda s: "31536000" if _production(s) else "0",
+    "DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS": lambda s: str(_production(s)).lower(),
+    "DJANGO_SECURE_HSTS_PRELOAD": lambda s: str(_production(s)).lower(),
+    "DJANGO_SESSION_COOKIE_SECURE": lambda s: str(_production(s)).lower(),
+    "DJANGO_CSRF_COOKIE_SECURE": lambda s: str(_production(s)).lower(),
 }
 
-# deploy.sh takes these from the process environment only (README: Configuration), never from .env.
+# The CLI takes these from the process environment only (docs/configuration.md), never from .env.
 ENVIRONMENT_ONLY = frozenset({"DEPLOY_MODE", "RUN_DIR", "VENV", "HEALTH_TIMEOUT", "ENV_FILE"})
-
-# django-environ's Env.read_env, expression for expression (parse_comments=False, its default).
-_LINE = re.compile(r"\A(?:export )?([A-Za-z_0-9]+)=(.*)\Z")
-_SINGLE_QUOTED = re.compile(r"\A'(.*)'\Z")
-_DOUBLE_QUOTED = re.compile(r'\A"(.*)"\Z')
-_ESCAPED = re.compile(r"\\(.)")
-_SHELL_NAME = re.compile(r"\A[A-Za-z_][A-Za-z0-9_]*\Z")
-
-
-def _unescape(match: re.Match[str]) -> str:
-    char = match.group(1)
-    return "\\" + char if char in "rnt" else char  # \n, \r, \t stay escaped, as django-environ keeps them
-
-
-def parse_lines(text: str) -> Iterator[tuple[int, str | None, str]]:
-    """(line number, name or None for a line that is not a setting, value) for each line of `text`."""
-    for number, line in enumerate(text.splitlines(), start=1):
-        match = _LINE.match(line)
-        if not match:
-            yield number, None, line
-            continue
-        name, value = match.groups()
-        single = _SINGLE_QUOTED.match(value)
-        if single:
-            value = single.group(1)
-        double = _DOUBLE_QUOTED.match(value)
-        if double:
-            value = _ESCAPED.sub(_unescape, double.group(1))
-        yield number, name, value
-
-
-def parse(text: str) -> dict[str, str]:
-    """The settings a file's text holds (a later line wins over an earlier one)."""
-    return {name: value for _, name, value in parse_lines(text) if name is not None}
-
-
-def read(path: str | os.PathLike[str]) -> dict[str, str]:
-    """The settings in the file at `path`; none if it cannot be read (as django-environ does)."""
-    try:
-        return parse(Path(path).read_text(encoding="utf8"))
-    except OSError:
-        return {}
-
-
-def load(path: str | os.PathLike[str], environ: MutableMapping[str, str] = os.environ) -> None:
-    """Add the file's settings to `environ`; a name it already has keeps its value."""
-    for name, value in read(path).items():
-        environ.setdefault(name, value)
 
 
 class Settings(Mapping[str, str]):
@@ -255,55 +202,3 @@ class Settings(Mapping[str, str]):
 
     def __len__(self) -> int:
         return sum(1 for _ in self)
-
-
-def export_lines(env_file: str | os.PathLike[str], environ: Mapping[str, str]) -> list[str]:
-    """`export NAME='value'` for every setting of `env_file`, DEFAULTS and DERIVED; `environ` wins."""
-    text = ""
-    try:
-        text = Path(env_file).read_text(encoding="utf8")
-    except OSError:
-        pass
-    from_file: dict[str, str] = {}
-    for number, name, value in parse_lines(text):
-        if name is None:
-            if value.strip() and not value.lstrip().startswith("#"):
-                warn(f"{env_file}, line {number}: not NAME=value, ignored")
-        elif name in ENVIRONMENT_ONLY:
-            warn(f"{env_file}, line {number}: {name} is read from the environment only, ignored here")
-        elif not _SHELL_NAME.match(name):
-            warn(f"{env_file}, line {number}: {name} is not a shell variable name, ignored by deploy.sh")
-        else:
-            from_file[name] = value
-    settings = Settings({**from_file, **environ})
-    names = sorted(set(from_file) | set(DEFAULTS) | set(DERIVED))
-    return [f"export {name}={shlex.quote(settings[name])}" for name in names]
-
-
-def warn(message: str) -> None:
-    print(f"warning: {message}", file=sys.stderr)
-
-
-def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = parser.add_subparsers(dest="command", required=True)
-    export = sub.add_parser("export", help="the resolved settings as `export NAME='value'` lines")
-    export.add_argument("--env-file", default=os.environ.get("ENV_FILE") or str(REPO_DIR / ".env"))
-    value = sub.add_parser("read", help="the value NAME has in FILE alone (empty if it has none)")
-    value.add_argument("file")
-    value.add_argument("name")
-    args = parser.parse_args(argv)
-    if args.command == "read":
-        print(read(args.file).get(args.name, ""))
-        return 0
-    try:
-        lines = export_lines(args.env_file, os.environ)
-    except (KeyError, ValueError, IndexError) as exc:  # e.g. a port that is not a number
-        print(f"error: {args.env_file}: a setting cannot be resolved ({type(exc).__name__}: {exc})", file=sys.stderr)
-        return 1
-    print("\n".join(lines))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
