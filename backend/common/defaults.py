@@ -101,6 +101,7 @@ DEFAULTS: dict[str, str] = {
     "HEALTH_STUCK_SECONDS": "30",
     # Prometheus /metrics of the processes without an HTTP server (0: none)
     "METRICS_REPLICA": "0",
+    "METRICS_PORT_API": "0",
     "METRICS_PORT_RELAY": "9101",
     "METRICS_PORT_BRIDGE": "9102",
     "METRICS_PORT_MAILER": "9103",

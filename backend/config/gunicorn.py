@@ -15,6 +15,10 @@ import os
 import tempfile
 from pathlib import Path
 
+from common.defaults import Settings
+
+SETTINGS = Settings()  # the environment, with the one table's defaults
+
 
 def _metrics_dir() -> str:
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -52,7 +56,7 @@ def when_ready(server) -> None:
     """METRICS_PORT_API (Compose: 9100): the workers' summed metrics also on a port of their own,
     served by the master, for a scraper that reaches the API by address, not by an allowed host name
     (Django answers such a Host header with 400). 0 (local default): /metrics on the API's port only."""
-    port = int(os.environ.get("METRICS_PORT_API") or 0)
+    port = int(SETTINGS["METRICS_PORT_API"])
     if port:
         from prometheus_client import CollectorRegistry
 
@@ -60,8 +64,8 @@ def when_ready(server) -> None:
 
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)
-        allowed = tuple(os.environ.get("METRICS_ALLOWED_HOSTS", "").split(","))
-        metrics_http_start(port, os.environ.get("BIND_HOST", "127.0.0.1"), registry=registry, allowed_hosts=allowed)
+        allowed = tuple(SETTINGS["METRICS_ALLOWED_HOSTS"].split(","))
+        metrics_http_start(port, SETTINGS["BIND_HOST"], registry=registry, allowed_hosts=allowed)
 
 
 class JsonLogger(glogging.Logger):

@@ -9,7 +9,7 @@ Here the worker's own event loop reads the request first, without blocking, as a
 would: the head up to its blank line, then a body of known length up to MAX_REQUEST_BODY_BYTES.
 Only then does a thread take the connection, with those bytes handed to gunicorn's parser, so a
 slow client costs a buffer, not a thread. A request that has not fully arrived after
-API_REQUEST_TIMEOUT seconds (default 10) is dropped. A chunked body, or one larger than the limit,
+API_REQUEST_TIMEOUT seconds is dropped. A chunked body, or one larger than the limit,
 goes to a thread when its head is in (Django answers 413 to the latter). Behind nginx, as in
 Compose, nginx buffers first anyway; this holds where the API faces clients itself.
 """
@@ -22,17 +22,19 @@ from functools import partial
 
 from gunicorn.workers.gthread import ThreadWorker
 
+from common.defaults import Settings
+
 HEAD_END = b"\r\n\r\n"
 HEAD_LIMIT = 64 * 1024  # larger heads go to gunicorn's parser, which refuses them with its own limits
 CONTENT_LENGTH = re.compile(rb"^content-length:[ \t]*(\d{1,12})[ \t]*\r?$", re.IGNORECASE | re.MULTILINE)
 
 
 def request_timeout() -> float:
-    return float(os.environ.get("API_REQUEST_TIMEOUT") or 10)
+    return float(Settings()["API_REQUEST_TIMEOUT"])
 
 
 def body_limit() -> int:
-    return int(os.environ.get("MAX_REQUEST_BODY_BYTES") or 262144)
+    return int(Settings()["MAX_REQUEST_BODY_BYTES"])
 
 
 def complete_length(buffer: bytes | bytearray, limit: int) -> int | None:

@@ -174,7 +174,7 @@ def test_flower_asks_for_a_password_and_never_opens_its_api():
 @pytest.mark.parametrize("service", BACKEND)
 def test_hosts_origins_and_switches_come_from_env_with_safe_defaults(service):
     env = environment(service)
-    assert env["DJANGO_ALLOWED_HOSTS"] == "${DJANGO_ALLOWED_HOSTS:-localhost,127.0.0.1},api,stream,crm"
+    assert env["DJANGO_ALLOWED_HOSTS"] == "${DJANGO_ALLOWED_HOSTS:-localhost,127.0.0.1,[::1]},api,stream,crm"
     assert env["DEMO_CONTROLS"] == "${DEMO_CONTROLS:-false}"
     assert env["PRODUCTION"] == "${PRODUCTION:-false}"
     assert env["PUBLIC_URL"] == PUBLIC_URL

@@ -188,3 +188,17 @@ def test_the_configuration_reference_names_every_setting_with_the_table_s_defaul
         value = DEFAULTS.get(name)
         if not others and value and not default.strip().startswith(("generated", "empty")):
             assert value in default.replace("`", ""), f"{name}: reference says {default.strip()!r}, the table {value!r}"
+
+
+def test_a_default_compose_states_for_a_setting_is_the_table_s():
+    """Compose interpolates `${NAME:-value}` before any container runs (ports, published
+    addresses): where it must state a default, it states the table's."""
+    text = (REPO / "docker-compose.yml").read_text()
+    stated = re.findall(r"\$\{([A-Z][A-Z0-9_]*):-([^}$]*)\}", text)
+    table = Settings({})
+    checked = 0
+    for name, value in stated:
+        if name in TABLE:
+            assert value == table[name], f"docker-compose.yml: ${{{name}:-{value}}}, the table says {table[name]!r}"
+            checked += 1
+    assert checked >= 10
