@@ -2,9 +2,10 @@
 import { defineConfig, type Plugin } from "vite";
 import react from "@vitejs/plugin-react";
 
-// In production a small server answers GET /config.json. The dev server does the same here, so that
-// `npm run dev` behaves like the real thing (API_BASE overrides the address of the API; DEMO_CONTROLS=true
-// shows the form's demo control, which the API must allow too).
+// In production a small server answers GET /config.json (deploy/frontend_server.py). The dev server
+// (`./deploy.sh dev`, or `npm run dev`) answers it the same way from the same settings: API_PUBLIC_URL
+// and STREAM_PUBLIC_URL (./deploy.sh resolves both from the ports), DEMO_CONTROLS=true shows the form's
+// demo control, which the API must allow too.
 function devRuntimeConfig(): Plugin {
   return {
     name: "dev-runtime-config",
@@ -15,8 +16,9 @@ function devRuntimeConfig(): Plugin {
         res.setHeader("Cache-Control", "no-store");
         res.end(
           JSON.stringify({
-            apiBase: process.env.API_BASE ?? "http://localhost:5000",
-            demoControls: process.env.DEMO_CONTROLS?.toLowerCase() === "true",
+            apiBase: (process.env.API_PUBLIC_URL || "http://localhost:5000").replace(/\/$/, ""),
+            streamBase: (process.env.STREAM_PUBLIC_URL || "http://localhost:5001").replace(/\/$/, ""),
+            demoControls: ["1", "true", "yes", "on"].includes((process.env.DEMO_CONTROLS ?? "").trim().toLowerCase()),
           }),
         );
       });

@@ -49,11 +49,17 @@ def _stack(resolved: dict[str, str]) -> Stack:
     return Stack(resolved, _run_dir(), _venv_bin(), float(os.environ.get("HEALTH_TIMEOUT") or 90))
 
 
-def _run_verb(verb: str, on_local, args: list[str] | None = None, log_options: logs.LogOptions | None = None):
-    """Resolve the settings, then run the verb: in Compose when a Docker engine answers, else
-    `on_local(stack)` on the local stack. Exits with the verb's code (None: 0)."""
+def _run_verb(
+    verb: str,
+    on_local,
+    args: list[str] | None = None,
+    log_options: logs.LogOptions | None = None,
+    force_local: bool = False,
+):
+    """Resolve the settings, then run the verb: in Compose when a Docker engine answers (unless
+    `force_local`), else `on_local(stack)` on the local stack. Exits with the verb's code (None: 0)."""
     resolved = _settings()
-    if compose.available():
+    if not force_local and compose.available():
         sys.exit(compose.run(verb, args or [], resolved, log_options))
     sys.exit(on_local(_stack(resolved)) or 0)
 
@@ -76,6 +82,14 @@ def help_() -> None:
 def start() -> None:
     """Install what is missing, start every service, wait until healthy, print the URLs."""
     _run_verb("start", Stack.start)
+
+
+@cli.command()
+def dev() -> None:
+    """The same stack for development, in local processes: every Python service restarted when a
+    .py file under backend/ or bridge/ changes (watchfiles), the frontend served by Vite's dev server
+    with hot module replacement. The infrastructure runs as in start; stop stops it."""
+    _run_verb("dev", lambda stack: stack.start(dev=True), force_local=True)
 
 
 @cli.command()

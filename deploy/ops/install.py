@@ -190,8 +190,12 @@ def build_frontend() -> None:
         stamp.write_text(digest)
 
 
-def install_all() -> None:
+def install_all(build: bool = True) -> None:
+    """What a stack needs; `build=False` (./deploy.sh dev): the frontend's packages, not its build."""
     ensure_apt("redis-server")
     ensure_kafka()
     ensure_npm(REPO_DIR / "deploy" / "smtp")
-    build_frontend()
+    if build:
+        build_frontend()
+    else:
+        ensure_npm(REPO_DIR / "frontend")

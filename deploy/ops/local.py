@@ -83,9 +83,25 @@ class Stack:
         if taken:
             raise Failure("free those ports or change them in .env; nothing was started", details=taken)
 
-    def start(self) -> None:
+    @property
+    def mode_file(self) -> Path:
+        return self.run_dir / "mode"
+
+    def dev_mode(self) -> bool:
+        """Whether the running stack was started by `dev` (restart-service and scale keep its mode)."""
+        try:
+            return self.mode_file.read_text().strip() == "dev"
+        except OSError:
+            return False
+
+    def _service_env(self, dev: bool) -> None:
+        write_service_env(self.run_dir, {**self.settings, "DEV_RELOAD": "1" if dev else "0"})
+
+    def start(self, dev: bool = False) -> None:
         if self.supervisor.running():
             print("already running (./deploy.sh status shows it; ./deploy.sh restart restarts it)")
+            if dev != self.dev_mode():
+                print(f"note: it runs as `{'dev' if self.dev_mode() else 'start'}` started it (./deploy.sh stop first)")
             return
         stale = self.supervisor.stale_pid()
         if stale is not None:
@@ -93,7 +109,7 @@ class Stack:
             self.supervisor.pid_file.unlink()
         install.check_tools()
         self.check_ports()
-        install.install_all()
+        install.install_all(build=not dev)
         # Logs, the database and Kafka's log hold personal data: this user's alone (also those of an
         # older start, made before this umask; their folders closed is enough).
         os.umask(0o077)
@@ -104,7 +120,8 @@ class Stack:
         self.run_dir.chmod(0o700)
         for log in self.log_dir.glob("*.log"):
             log.chmod(0o600)
-        write_service_env(self.run_dir, self.settings)
+        self._service_env(dev)
+        self.mode_file.write_text("dev\n" if dev else "start\n")
         step("starting supervisord")
         self.supervisor.launch()
         step(f"starting kafka (log in {_shown(kafka_data)}), redis, smtp")
@@ -131,6 +148,11 @@ class Stack:
         self.supervisor.start(processes)
         self.wait_healthy(services.checks_of(self.run_dir, APPS))
         step("all services healthy")
+        if dev:
+            step(
+                "development mode: Python services restart when a .py file under backend/ or bridge/ changes; "
+                "the frontend is Vite's dev server (hot module replacement)"
+            )
         print_urls(self.settings)
 
     def stop(self) -> None:
@@ -142,13 +164,15 @@ class Stack:
         step("stopped")
 
     def restart(self) -> None:
+        """Stop, then start again as it was started (start or dev)."""
+        dev = self.dev_mode()
         self.stop()
-        self.start()
+        self.start(dev=dev)
 
     def build(self) -> None:
         """Install everything start needs and build the frontend, starting nothing."""
         install.check_tools()
-        install.install_all()
+        install.install_all(build=True)
         step("built")
 
     def status(self) -> int:
@@ -186,7 +210,7 @@ class Stack:
 
     def restart_service(self, name: str | None) -> None:
         name = self._running_or_fail("restart-service", name)
-        write_service_env(self.run_dir, self.settings)
+        self._service_env(self.dev_mode())
         processes = services.processes_of(self.run_dir, name)
         step(f"restarting {name}" + (f" ({len(processes)} processes)" if len(processes) > 1 else ""))
         self.supervisor.stop(processes)

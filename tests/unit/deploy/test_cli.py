@@ -85,7 +85,9 @@ def ops_env(tmp_path, monkeypatch):
     monkeypatch.setattr(local, "quiet", lambda what, command, **_: recorded.append(("quiet", what)))
     monkeypatch.setattr(local.Stack, "wait_healthy", lambda self, checks: recorded.append(("healthy", list(checks))))
     for name in ("check_tools", "install_all", "ensure_kafka", "ensure_npm", "build_frontend", "ensure_apt"):
-        monkeypatch.setattr(install, name, lambda *args, _name=name: recorded.append((_name, *args)))
+        monkeypatch.setattr(
+            install, name, lambda *args, _name=name, **kw: recorded.append((_name, *args, *sorted(kw.items())))
+        )
     monkeypatch.setattr(config, "write_service_env", config.write_service_env)
     return {"tmp": tmp_path, "env_file": env_file, "run_dir": tmp_path / "run", "recorded": recorded}
 
@@ -154,7 +156,7 @@ def test_start_installs_then_starts_the_infrastructure_the_database_and_the_apps
     code, out, _ = run(capsys, "start")
     assert code == 0, out
     recorded = ops_env["recorded"]
-    assert [r[0] for r in recorded[:2]] == ["check_tools", "install_all"]
+    assert recorded[:2] == [("check_tools",), ("install_all", ("build", True))]
     assert ("quiet", "migrate") in recorded and ("quiet", "topic creation") in recorded
     assert recorded.index(("healthy", ["kafka-broker", "redis", "smtp"])) < recorded.index(("quiet", "migrate"))
     calls = supervisor().calls
@@ -170,6 +172,24 @@ def test_start_installs_then_starts_the_infrastructure_the_database_and_the_apps
     service_env = ops_env["run_dir"] / "service.env"
     assert stat.S_IMODE(service_env.stat().st_mode) == 0o600
     assert "export SITE_NAME='From the file'" in service_env.read_text()
+
+
+def test_dev_starts_the_same_stack_with_reloading_services_and_keeps_that_mode(capsys, ops_env, monkeypatch):
+    monkeypatch.setenv("DEPLOY_MODE", "compose")  # dev is always local processes
+    code, out, _ = run(capsys, "dev")
+    assert code == 0, out
+    assert ("install_all", ("build", False)) in ops_env["recorded"]  # the frontend's packages, not its build
+    service_env = (ops_env["run_dir"] / "service.env").read_text()
+    assert "export DEV_RELOAD=1" in service_env
+    assert (ops_env["run_dir"] / "mode").read_text().strip() == "dev"
+    assert "==> development mode:" in out
+    monkeypatch.setenv("DEPLOY_MODE", "local")
+    FakeSupervisor.up_at_start = True
+    assert run(capsys, "restart-service", "api")[0] == 0  # a restarted service keeps reloading
+    assert "export DEV_RELOAD=1" in (ops_env["run_dir"] / "service.env").read_text()
+    FakeSupervisor.up_at_start = False
+    assert run(capsys, "start")[0] == 0
+    assert "export DEV_RELOAD=0" in (ops_env["run_dir"] / "service.env").read_text()
 
 
 def test_start_when_running_says_so_and_starts_nothing(capsys, ops_env):
