@@ -183,6 +183,7 @@ CHECKS = {
     "kafka": check_kafka,
     "redis": check_redis,
     "smtp": lambda: _http(f"http://127.0.0.1:{_env('MAILDEV_WEB_PORT')}/api/healthz", _maildev_credentials()),
+    "prometheus": lambda: _http(f"http://127.0.0.1:{_env('PROMETHEUS_PORT')}/-/ready"),
     "crm": lambda: _http(f"http://127.0.0.1:{_env('CRM_PORT')}/crm/health"),
     "api": lambda: _http(f"http://127.0.0.1:{_env('API_PORT')}/health"),
     "stream": check_stream,

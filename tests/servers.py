@@ -47,6 +47,7 @@ PORT_VARS = (
     "CRM_PORT",
     "FLOWER_PORT",
     "FRONTEND_PORT",
+    "PROMETHEUS_PORT",
 )
 # Tests share a 2-core machine with the whole stack: the test broker gets a smaller heap.
 TEST_KAFKA_HEAP = "-Xmx384m -Xms64m"

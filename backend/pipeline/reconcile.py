@@ -47,6 +47,7 @@ from intake.models import Submission, TimelineEntry
 from mailer.services import mail_due_ids
 from outbox.models import OutboxEvent
 from outbox.services import outbox_notify
+from pipeline.gauges import PipelineGauges
 from pipeline.retention import BATCHES, submissions_purge
 from workflow.recovery import saga_redrive, saga_stalled
 
@@ -86,6 +87,7 @@ class Reconciler:
         self.totals: dict[str, int] = {}
         self.health = FailureClock()
         self.next_purge_at = time.monotonic() + PURGE_FIRST_DELAY
+        self.gauges = PipelineGauges()
 
     def _first_time(self, kind: str, key: str, ttl: int) -> bool:
         """True once per `ttl` seconds for (kind, key): a re-drive waits for its effect before repeating."""
@@ -253,6 +255,10 @@ class Reconciler:
             except Exception as exc:  # the loop outlives a database, Redis or broker hiccup
                 logger.exception("reconciler pass failed; trying again next tick")
                 self.health.note(ok=False, error=f"{type(exc).__name__}: {exc}")
+            try:
+                self.gauges.measure()  # what the alerts watch from outside (pipeline/gauges.py)
+            except Exception:  # noqa: BLE001 (a database hiccup: measured again next tick)
+                logger.exception("pipeline gauges not measured; trying again next tick")
             self.purge_if_due()
             self.heartbeat()
             self.stopping.wait(settings.RECONCILE_INTERVAL)

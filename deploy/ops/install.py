@@ -87,6 +87,8 @@ def _has(package: str) -> bool:
         return java_ok()
     if package == "maven":
         return shutil.which("mvn") is not None
+    if package == "prometheus":
+        return shutil.which("prometheus") is not None and shutil.which("promtool") is not None
     if package == "chromium":
         return os.access("/usr/bin/chromium", os.X_OK)
     return subprocess.run(["dpkg", "-s", package], capture_output=True).returncode == 0
@@ -192,7 +194,7 @@ def build_frontend() -> None:
 
 def install_all(build: bool = True) -> None:
     """What a stack needs; `build=False` (./deploy.sh dev): the frontend's packages, not its build."""
-    ensure_apt("redis-server")
+    ensure_apt("redis-server", "prometheus")
     ensure_kafka()
     ensure_npm(REPO_DIR / "deploy" / "smtp")
     if build:

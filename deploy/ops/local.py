@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ops import install, services
+from ops import install, monitoring, services
 from ops.console import Failure, quiet, step
 from ops.services import APPS, INFRA, SCALABLE, SUPERVISOR_CONF
 from ops.settings import REPO_DIR, write_service_env
@@ -31,6 +31,7 @@ PORTS = (
     ("smtp-web", "MAILDEV_WEB_PORT"),
     ("crm", "CRM_PORT"),
     ("flower", "FLOWER_PORT"),
+    ("prometheus", "PROMETHEUS_PORT"),
     ("frontend", "FRONTEND_PORT"),
 )
 
@@ -124,9 +125,10 @@ class Stack:
         self.mode_file.write_text("dev\n" if dev else "start\n")
         step("starting supervisord")
         self.supervisor.launch()
-        step(f"starting kafka (log in {_shown(kafka_data)}), redis, smtp")
+        monitoring.write_config(self.run_dir, self.settings)
+        step(f"starting kafka (log in {_shown(kafka_data)}), redis, smtp, prometheus")
         self.supervisor.start(f"infra:{name}" for name in INFRA)
-        self.wait_healthy(["kafka-broker", "redis", "smtp"])
+        self.wait_healthy(["kafka-broker", "redis", "smtp", "prometheus"])
         step("applying migrations")
         manage = [self.venv_bin / "python", REPO_DIR / "manage.py"]
         quiet("migrate", [*manage, "migrate", "--noinput"], cwd=REPO_DIR)
@@ -237,6 +239,7 @@ class Stack:
             )
         (self.run_dir / "scale").mkdir(parents=True, exist_ok=True)
         (self.run_dir / "scale" / name).write_text(f"{count}\n")
+        monitoring.write_targets(self.run_dir, self.settings)  # Prometheus scrapes what will run
         if not self.supervisor.running():
             step(f"{name}: {count} process(es) from the next start")
             return
@@ -309,6 +312,7 @@ def print_urls(s: dict[str, str]) -> None:
   Admin             http://localhost:{s["API_PORT"]}/admin/  (create a user: .venv/bin/python manage.py createsuperuser)
   Event console     http://localhost:{s["API_PORT"]}/admin/console/  (staff: Kafka topics, lag, records, dead letters)
   Metrics           http://localhost:{s["API_PORT"]}/metrics; relay, bridge, workers, reconciler on 127.0.0.1:{s["METRICS_PORT_RELAY"]}-{s["METRICS_PORT_RECONCILER"]}
+  Prometheus        http://localhost:{s["PROMETHEUS_PORT"]}  (alerts: /alerts; rules in deploy/prometheus/alerts.yml)
   Flower            http://localhost:{s["FLOWER_PORT"]}  (user and password: FLOWER_BASIC_AUTH in {os.environ.get("ENV_FILE") or ".env"})
   SMTP catcher UI   http://localhost:{s["MAILDEV_WEB_PORT"]}  (MAILDEV_WEB_USER / MAILDEV_WEB_PASS; SMTP on port {s["SMTP_PORT"]})
   Mock CRM          http://localhost:{s["CRM_PORT"]}/crm/api/leads/  (Authorization: Bearer $CRM_API_TOKEN)

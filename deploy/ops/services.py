@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ops.console import Failure
 
-INFRA = ("kafka", "redis", "smtp")
+INFRA = ("kafka", "redis", "smtp", "prometheus")
 APPS = ("crm", "api", "stream", "mailer", "workflow-agent", "relay", "bridge", "reconciler", "flower", "frontend")
 SCALABLE = ("mailer", "workflow-agent", "bridge")
 ALL = INFRA + APPS

@@ -115,8 +115,10 @@ def supervised_pids() -> dict[str, int]:
     pids = {}
     for line in ctl("status", check=False).splitlines():
         cells = line.split()
-        if len(cells) >= 4 and cells[1] == "RUNNING" and cells[2] == "pid":
-            pids[cells[0].split(":")[-1]] = int(cells[3].rstrip(","))
+        name = cells[0].split(":")[-1] if cells else ""
+        # The local Prometheus watches the pipeline; its cost is not the pipeline's.
+        if len(cells) >= 4 and cells[1] == "RUNNING" and cells[2] == "pid" and name != "prometheus":
+            pids[name] = int(cells[3].rstrip(","))
     return pids
 
 

@@ -125,6 +125,7 @@ def test_start_status_stop_as_a_user_runs_them(deploy_env):
         "kafka",
         "redis",
         "smtp",
+        "prometheus",
         "crm",
         "api",
         "stream",

@@ -7,6 +7,8 @@ KAFKA_BOOTSTRAP_SERVERS = env.str("KAFKA_BOOTSTRAP_SERVERS")
 # How every client here signs in (common/kafka.py): SASL/PLAIN as this user when a password is set.
 KAFKA_AUTH = KafkaAuth.from_mapping({name: env.str(name) for name in KafkaAuth.SETTINGS})
 KAFKA_TOPIC = env.str("KAFKA_TOPIC")
+# The bridge's consumer group: the reconciler measures its lag from Kafka (pipeline/gauges.py).
+KAFKA_CONSUMER_GROUP = env.str("KAFKA_CONSUMER_GROUP")
 KAFKA_NUM_PARTITIONS = env.int("KAFKA_NUM_PARTITIONS")
 KAFKA_REPLICATION_FACTOR = env.int("KAFKA_REPLICATION_FACTOR")
 # Hours a record stays on the topic and its DLQ (plus at most a day, until its segment closes).

@@ -1,6 +1,7 @@
 """Every verb of the operations CLI (./deploy.sh → `python -m ops`), with supervisord, the health
 checks and the installers faked: what each verb starts, stops, prints and exits with."""
 
+import json
 import os
 import stat
 import subprocess
@@ -158,10 +159,16 @@ def test_start_installs_then_starts_the_infrastructure_the_database_and_the_apps
     recorded = ops_env["recorded"]
     assert recorded[:2] == [("check_tools",), ("install_all", ("build", True))]
     assert ("quiet", "migrate") in recorded and ("quiet", "topic creation") in recorded
-    assert recorded.index(("healthy", ["kafka-broker", "redis", "smtp"])) < recorded.index(("quiet", "migrate"))
+    assert recorded.index(("healthy", ["kafka-broker", "redis", "smtp", "prometheus"])) < recorded.index(
+        ("quiet", "migrate")
+    )
     calls = supervisor().calls
     assert calls[0] == ("launch",)
-    assert calls[1] == ("start", ["infra:kafka", "infra:redis", "infra:smtp"])
+    assert calls[1] == ("start", ["infra:kafka", "infra:redis", "infra:smtp", "infra:prometheus"])
+    config = json.loads((ops_env["run_dir"] / "prometheus" / "prometheus.yml").read_text())
+    assert config["rule_files"] == [str(REPO / "deploy" / "prometheus" / "alerts.yml")]
+    mailer = json.loads((ops_env["run_dir"] / "prometheus" / "targets-mailer.json").read_text())
+    assert mailer == [{"targets": ["127.0.0.1:9103", "127.0.0.1:9203"], "labels": {}}]  # both replicas
     apps = calls[2][1]
     assert apps[:2] == ["app:crm", "app:api"] and "app:mailer-0" in apps and "app:mailer-1" in apps
     assert "app:mailer-2" not in apps
@@ -305,6 +312,8 @@ def test_scale_starts_and_stops_only_the_difference_and_remembers_it(capsys, ops
     FakeSupervisor.initial_states = {"app:mailer-0": "RUNNING"}
     assert run(capsys, "scale", "mailer", "2")[0] == 0
     assert supervisor().calls == [("start", ["app:mailer-1"])]
+    targets = json.loads((ops_env["run_dir"] / "prometheus" / "targets-mailer.json").read_text())
+    assert targets[0]["targets"] == ["127.0.0.1:9103", "127.0.0.1:9203"]  # Prometheus follows the scale
 
 
 # --- logs, build, cleanup, kafka -----------------------------------------------------------------

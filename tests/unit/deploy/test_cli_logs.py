@@ -192,7 +192,7 @@ def test_an_unknown_service_is_refused_with_the_known_ones(tmp_path):
     log_dir = write_logs(tmp_path, {"api": "x\n"})
     with pytest.raises(Failure) as failure:
         local_logs(log_dir, LogOptions(service="nginx"))
-    assert failure.value.message.startswith("unknown service 'nginx' (one of: kafka redis smtp crm api ")
+    assert failure.value.message.startswith("unknown service 'nginx' (one of: kafka redis smtp prometheus crm api ")
 
 
 def test_an_instance_is_accepted_without_the_check_and_fails_only_for_lack_of_logs(tmp_path):
