@@ -58,7 +58,7 @@ def lint() -> bool:
 
 def run_tests(pytest_args: list[str]) -> int:
     install.check_tools()
-    install.ensure_apt("redis-server", "chromium", "shellcheck")
+    install.ensure_apt("redis-server", "chromium", "shellcheck", "prometheus")  # promtool: the alert rules
     install.ensure_kafka()
     install.ensure_npm(REPO_DIR / "deploy" / "smtp")
     install.build_frontend()
