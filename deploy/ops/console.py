@@ -63,11 +63,15 @@ def progress(what: str, command: Sequence[str | Path], lines: Callable[[str, flo
         raise Failure(f"{what} failed", details=kept)
 
 
-def ticking(what: str, command: Sequence[str | Path], tick: Callable[[float], str], every: float = 5.0) -> str:
+def ticking(
+    what: str, command: Sequence[str | Path], tick: Callable[[float], str], every: float = 5.0, **kwargs
+) -> str:
     """Run `command` quietly, printing `tick(seconds)` every `every` seconds while it runs; return its
     output. On failure show the output's last 40 lines and fail."""
     with tempfile.TemporaryFile("w+") as out:
-        proc = subprocess.Popen([str(part) for part in command], stdout=out, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            [str(part) for part in command], stdout=out, stderr=subprocess.STDOUT, text=True, **kwargs
+        )
         start = time.monotonic()
         while True:
             try:

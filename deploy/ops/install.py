@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ops.console import Failure, error, note, progress, quiet, step, ticking
+from ops.console import Failure, error, note, progress, step, ticking
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 KAFKA_RUNNER = REPO_DIR / "deploy" / "kafka" / "broker.py"
@@ -103,10 +103,11 @@ def ensure_apt(*packages: str) -> None:
             f"missing Debian packages: {' '.join(missing)} (install them as root: apt-get install {' '.join(missing)})"
         )
     step(f"installing Debian packages: {' '.join(missing)}")
-    quiet("apt-get update", ["apt-get", "update", "-qq"])
-    quiet(
+    ticking("apt-get update", ["apt-get", "update", "-qq"], lambda _: "apt-get update: still reading the package lists")
+    ticking(
         "apt-get install",
         ["apt-get", "install", "-y", "-qq", *missing],
+        lambda _: f"apt-get install: still installing {' '.join(missing)}",
         env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
     )
 
@@ -188,7 +189,9 @@ def build_frontend() -> None:
     stamp = frontend / "dist" / ".built"
     if not _stamp_ok(stamp, digest):
         step("building the frontend (vite)")
-        quiet("the frontend build", ["npm", "run", "--prefix", frontend, "build"])
+        ticking(
+            "the frontend build", ["npm", "run", "--prefix", frontend, "build"], lambda _: "vite build: still building"
+        )
         stamp.write_text(digest)
 
 

@@ -557,3 +557,25 @@ def test_failure_keeps_its_details_for_the_user():
 
 def test_the_cli_is_run_by_the_virtualenv_s_python():
     assert Path(sys.executable).parent == runs.VENV_BIN
+
+
+# --- progress and failures of long steps ---------------------------------------------------------
+
+
+def test_a_long_step_prints_progress_lines_and_a_failed_one_shows_its_output_s_end(capsys):
+    from ops.console import progress, quiet, ticking
+
+    output = ticking("sleeper", ["sh", "-c", "sleep 0.35; echo done"], lambda seconds: "still going", every=0.1)
+    assert output == "done\n"
+    assert capsys.readouterr().err.count("still going") >= 2
+    progress(
+        "lister",
+        ["sh", "-c", "echo Collecting a; echo other; echo Collecting b"],
+        lambda line, _: line if "Collecting" in line else None,
+    )
+    err = capsys.readouterr().err
+    assert "Collecting a" in err and "Collecting b" in err and "other" not in err
+    with pytest.raises(Failure) as failed:
+        quiet("the step", ["sh", "-c", "for i in $(seq 1 60); do echo line $i; done; exit 3"])
+    assert failed.value.message == "the step failed"
+    assert failed.value.details[0] == "line 21" and failed.value.details[-1] == "line 60"  # the last 40 lines
