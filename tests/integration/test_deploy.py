@@ -17,7 +17,7 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from common.kafka import KafkaAuth, client_config
-from tests.servers import PORT_VARS, REPO, TEST_KAFKA_HEAP, free_port, port_open, wait_until
+from tests.servers import METRICS_PORTS, PORT_VARS, REPO, TEST_KAFKA_HEAP, free_port, port_open, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -32,6 +32,9 @@ def deploy_env():
     env = {
         **inherited,
         **{name: str(port) for name, port in ports.items()},
+        # The metrics ports too: a stack left running elsewhere (a developer's, another test's) must
+        # not answer this one's Prometheus.
+        **{variable: str(free_port()) for variable in METRICS_PORTS.values()},
         "ENV_FILE": str(tmp / "settings.env"),
         "DEPLOY_MODE": "local",
         "RUN_DIR": str(tmp / "run"),
