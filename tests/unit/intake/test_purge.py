@@ -301,6 +301,7 @@ def test_the_reconcilers_loop_purges_and_outlives_a_failed_purge(settings):
     rec = reconciler()
     rec.next_purge_at = 0  # due
     rec.run_once = lambda: rec.stopping.set()  # one tick
+    rec.gauges.measure = lambda: None  # no Kafka here
     with mock.patch("pipeline.reconcile.submissions_purge", side_effect=RuntimeError("disk I/O error")) as purge_call:
         rec.run_forever()
     assert purge_call.call_count == 1

@@ -154,6 +154,9 @@ def test_tasks_are_counted_by_name_and_outcome_and_timed():
 
 
 def test_a_worker_serves_metrics_on_the_port_of_its_queue(monkeypatch):
+    # Unit tests serve no metrics (config.settings.test): ports of their own for this one.
+    monkeypatch.setattr(settings, "METRICS_PORT_MAILER", 9103)
+    monkeypatch.setattr(settings, "METRICS_PORT_WORKFLOW_AGENT", 9104)
     assert metrics.worker_metrics_port({"mail"}) == ("mailer", settings.METRICS_PORT_MAILER)
     assert metrics.worker_metrics_port({"workflow"}) == ("workflow-agent", settings.METRICS_PORT_WORKFLOW_AGENT)
     assert metrics.worker_metrics_port({"elsewhere"}) == ("worker", 0)
