@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ops import install, monitoring, services
+from ops import install, logs, monitoring, services
 from ops.console import Failure, quiet, step
 from ops.services import APPS, INFRA, SCALABLE, SUPERVISOR_CONF
 from ops.settings import REPO_DIR, write_service_env
@@ -65,10 +65,8 @@ class Stack:
             return
         for check in checks:
             if self.health(check).returncode != 0:
-                name = check.split(":")[0]
-                for path in sorted(self.log_dir.glob(f"{name}*.log")):
-                    if path.stem == name or (name in SCALABLE and path.stem.rsplit("-", 1)[0] == name):
-                        print("\n".join(path.read_text(errors="replace").splitlines()[-20:]))
+                for path in logs.log_files(self.log_dir, check.split(":")[0]):
+                    print("\n".join(path.read_text(errors="replace").splitlines()[-20:]))
         raise Failure(f"not healthy within {int(self.health_timeout)}s (./deploy.sh logs NAME)")
 
     # --- the verbs ---------------------------------------------------------------------------

@@ -42,8 +42,15 @@ SECRETS = (
     ("GRAFANA_ADMIN_USER", lambda: "admin", ""),
     ("GRAFANA_ADMIN_PASSWORD", lambda: _token(18), ""),
 )
-RUN_ONLY_SECRETS = ("REDIS_PASSWORD", "FLOWER_BASIC_AUTH", "MAILDEV_WEB_USER", "MAILDEV_WEB_PASS", "CRM_API_TOKEN")
-RUN_ONLY_SECRETS += ("KAFKA_SASL_PASSWORD",)
+RUN_ONLY_SECRETS = (
+    "REDIS_PASSWORD",
+    "FLOWER_BASIC_AUTH",
+    "MAILDEV_WEB_USER",
+    "MAILDEV_WEB_PASS",
+    "CRM_API_TOKEN",
+    "KAFKA_SASL_PASSWORD",
+)
+_MAKE = {name: make for name, make, _ in SECRETS}
 
 
 def env_file(environ_: os._Environ | dict | None = None) -> Path:
@@ -116,7 +123,7 @@ def resolve(environ_: dict[str, str] | None = None, *, prepare: bool = True) -> 
     merged = {**from_file, **environ_}
     for name in RUN_ONLY_SECRETS:
         if not merged.get(name):
-            merged[name] = next(make for n, make, _ in SECRETS if n == name)()
+            merged[name] = _MAKE[name]()
     merged.pop("FLOWER_UNAUTHENTICATED_API", None)  # an old .env's; it opened Flower's API to every page
     view = Settings(merged)
     try:
