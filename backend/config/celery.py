@@ -22,6 +22,7 @@ from celery.signals import (
     task_retry,
     worker_init,
 )
+from django.db import close_old_connections
 
 from common.logs import CORRELATION_HEADER, CORRELATION_ID
 from infra import metrics
@@ -33,6 +34,11 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.base")
 app = Celery("intake")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+# Celery's Django fixup closes every database connection before and after each task unless told to
+# reuse them: a worker reopened its database (on SQLite: the file, its PRAGMAs and functions) for
+# every task, 8 times per submission. A task keeps its thread's connection as a request does; the
+# task_prerun/task_postrun receivers below close one that broke or outlived DATABASE_CONN_MAX_AGE.
+app.conf.CELERY_DB_REUSE_MAX = 1_000_000_000
 
 # task id -> [(correlation id token, start)]: a list, as an eager retry runs again under the same id.
 _running: dict[str, list] = {}
@@ -71,7 +77,10 @@ def correlation_header(request) -> str | None:
 
 @task_prerun.connect
 def task_started(task_id=None, task=None, **_kwargs) -> None:
-    """The task logs under its message's correlation id (an eager one keeps its caller's)."""
+    """The task logs under its message's correlation id (an eager one keeps its caller's), on a
+    database connection that is still good."""
+    if not task.request.is_eager:
+        close_old_connections()
     token = CORRELATION_ID.set(correlation_header(task.request) or CORRELATION_ID.get())
     _running.setdefault(task_id, []).append((token, time.perf_counter()))
 
@@ -80,6 +89,8 @@ def task_started(task_id=None, task=None, **_kwargs) -> None:
 def task_finished(task_id=None, task=None, state=None, **_kwargs) -> None:
     """Count the task by outcome and time it; the correlation id before it applies again."""
     metrics.CELERY_TASKS.labels(task.name, (state or "unknown").lower()).inc()
+    if not task.request.is_eager:
+        close_old_connections()
     started = _running.get(task_id)
     if not started:
         return

@@ -64,7 +64,9 @@ def ops_env(tmp_path, monkeypatch):
     """A settings file, a run directory and free ports of their own; supervisord, the health checks,
     the installers and the commands the start runs (migrate, topics) faked and recorded."""
     for name in list(os.environ):
-        if name.startswith(("API_", "KAFKA_", "REDIS_", "SMTP_", "CRM_", "FLOWER_", "FRONTEND_", "STREAM_")):
+        if name.startswith(
+            ("API_", "KAFKA_", "REDIS_", "SMTP_", "CRM_", "FLOWER_", "FRONTEND_", "STREAM_", "PROMETHEUS_", "METRICS_")
+        ):
             monkeypatch.delenv(name)
     env_file = tmp_path / "settings.env"
     secrets = "".join(f"{name}={make()}\n" for name, make, _ in config.SECRETS)  # as a first start leaves it
@@ -74,7 +76,9 @@ def ops_env(tmp_path, monkeypatch):
     monkeypatch.setenv("RUN_DIR", str(tmp_path / "run"))
     monkeypatch.setenv("DEPLOY_MODE", "local")
     monkeypatch.setenv("KAFKA_DATA_DIR", str(tmp_path / "kafka"))
-    for var in ("API_PORT", "STREAM_PORT", "REDIS_PORT", "SMTP_PORT", "MAILDEV_WEB_PORT", "CRM_PORT", "FLOWER_PORT"):
+    # Every port the start checks, free: a stack running on this machine's defaults stays out of it.
+    ports = ("API_PORT", "STREAM_PORT", "REDIS_PORT", "SMTP_PORT", "MAILDEV_WEB_PORT", "CRM_PORT", "FLOWER_PORT")
+    for var in (*ports, "PROMETHEUS_PORT"):
         monkeypatch.setenv(var, str(free_port()))
     monkeypatch.setenv("FRONTEND_PORT", str(free_port()))
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", f"127.0.0.1:{free_port()}")
