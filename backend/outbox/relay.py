@@ -18,7 +18,7 @@ import redis
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connection, transaction
-from django.db.models import Count, F, Min, Q
+from django.db.models import Count, Min
 from django.utils import timezone
 from prometheus_client import Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
@@ -99,6 +99,21 @@ def producer_config() -> dict:
     )
 
 
+def _claim_sql() -> str:
+    """One statement claims a batch and returns its rows (SQLite 3.35+ and PostgreSQL have RETURNING):
+    the oldest unsent rows that nobody holds, skipping every key another relay holds rows of. As three
+    ORM queries (select the ids, update them, read them back) it was half the relay's CPU."""
+    table, key = connection.ops.quote_name(OutboxEvent._meta.db_table), connection.ops.quote_name("key")
+    return (
+        f"UPDATE {table} SET claim_token = %s, claimed_until = %s, attempts = attempts + 1 "  # noqa: S608 (names from the model)
+        f"WHERE id IN (SELECT id FROM {table} "
+        f"WHERE published_at IS NULL AND (claimed_until IS NULL OR claimed_until < %s) "
+        f"AND {key} NOT IN (SELECT {key} FROM {table} WHERE published_at IS NULL AND claimed_until >= %s) "
+        f"ORDER BY created_at LIMIT %s) "
+        f"RETURNING id, topic, {key}, event_type, payload, created_at, attempts"
+    )
+
+
 class Relay:
     """One relay: `run_once()` publishes one batch, `run_forever()` loops until stopped."""
 
@@ -124,23 +139,11 @@ class Relay:
                 with connection.cursor() as cursor:
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CLAIM_LOCK_ID])
             now = timezone.now()
-            claimable = Q(published_at__isnull=True) & (Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
-            held_elsewhere = OutboxEvent.objects.filter(published_at__isnull=True, claimed_until__gte=now).values("key")
-            ids = list(
-                OutboxEvent.objects.filter(claimable)
-                .exclude(key__in=held_elsewhere)
-                .order_by("created_at")
-                .values_list("id", flat=True)[: settings.OUTBOX_BATCH_SIZE]
-            )
-            if not ids:
-                return []
+            until = now + timedelta(seconds=settings.OUTBOX_CLAIM_SECONDS)
             token = secrets.token_hex(8)
-            OutboxEvent.objects.filter(claimable, id__in=ids).update(
-                claim_token=token,
-                claimed_until=now + timedelta(seconds=settings.OUTBOX_CLAIM_SECONDS),
-                attempts=F("attempts") + 1,
-            )
-        return list(OutboxEvent.objects.filter(claim_token=token, published_at__isnull=True).order_by("created_at"))
+            params = [token, until, now, now, settings.OUTBOX_BATCH_SIZE]
+            rows = list(OutboxEvent.objects.using(connection.alias).raw(_claim_sql(), params))
+        return sorted(rows, key=lambda row: row.created_at)
 
     def run_once(self, flush_timeout: float = 10.0) -> int:
         """Claim and publish one batch; return how many rows Kafka confirmed."""

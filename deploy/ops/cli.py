@@ -205,10 +205,13 @@ def chaos(args: tuple[str, ...]) -> None:
 @click.option("--smoke", is_flag=True, help="A minute: that it works.")
 @click.option("--no-viewers", is_flag=True, help="Skip the live-viewer phase.")
 @click.option("--postgresql", is_flag=True, help="On a throwaway PostgreSQL cluster instead of SQLite.")
-def bench(smoke: bool, no_viewers: bool, postgresql: bool) -> None:
-    """The benchmark: the stack on its own ports and data (Flower on, the rate limit lifted), driven
-    from a separate process; prints a table and writes bench-results/DATABASE/bench.json and
-    bench.png (about 20 min)."""
+@click.option(
+    "--compare", is_flag=True, help="Only 20/s, 100/s and a 1,000 burst, each on the pipeline then the baseline."
+)
+def bench(smoke: bool, no_viewers: bool, postgresql: bool, compare: bool) -> None:
+    """The benchmark: the stack as `start` runs it (every default, LOG_LEVEL included; the rate limit
+    lifted) on its own ports and data, driven from a separate process; prints a table and writes
+    bench-results/DATABASE/bench.json and bench.png (about 20 min; --compare about 5)."""
     data, out = runs.bench_environment(postgresql)
     keep = bool(os.environ.get("BENCH_KEEP_DATA"))
     stack = _stack(_settings())
@@ -225,7 +228,7 @@ def bench(smoke: bool, no_viewers: bool, postgresql: bool) -> None:
     try:
         step(f"starting the stack for the benchmark (run directory {stack.run_dir}, data {data})")
         stack.start()
-        flags = [flag for flag, on in (("--smoke", smoke), ("--no-viewers", no_viewers)) if on]
+        flags = [flag for flag, on in (("--smoke", smoke), ("--no-viewers", no_viewers), ("--compare", compare)) if on]
         where = "PostgreSQL" if postgresql else "SQLite"
         step(
             f"benchmark{' (' + ' '.join(flags) + ')' if flags else ''} on {where}: load from a separate process on loopback"

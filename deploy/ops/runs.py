@@ -172,8 +172,8 @@ def bench_environment(postgres: bool) -> tuple[Path, Path]:
     env["DATABASE_URL"] = env.get("BENCH_DATABASE_URL") or f"sqlite:///{data / 'db.sqlite3'}"
     env["CRM_DATABASE_URL"] = f"sqlite:///{data / 'crm.sqlite3'}"
     env.setdefault("DJANGO_SECRET_KEY", os.urandom(36).hex())
-    # As users run it, with the per-address limit lifted (one client sends everything), the
-    # synchronous baseline endpoint on for the comparison, and its 1,000 live viewers from one address.
+    # As users run it (every default, LOG_LEVEL included, unless set in this environment), with the
+    # per-address limit lifted (one client sends everything), the synchronous baseline endpoint on for
+    # the comparison, and its 1,000 live viewers from one address.
     env.update(SUBMISSION_RATE_LIMIT="1000000/minute", BENCH_BASELINE="true", STREAM_MAX_PER_CLIENT="1000000")
-    env.setdefault("LOG_LEVEL", "WARNING")
     return data, out

@@ -163,6 +163,19 @@ def usage() -> dict[str, dict[str, float]]:
     return result
 
 
+def box_cpu_s() -> float:
+    """CPU seconds the whole machine spent since boot (every process: the stack, this load generator,
+    anything else running), from /proc/stat: all but idle and iowait."""
+    ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_snapshot() -> dict:
+    """Per supervised process (children included), this load generator's own, and the whole box's."""
+    own = os.times()
+    return {"processes": usage(), "generator": own.user + own.system, "box": box_cpu_s()}
+
+
 # --- the backlog sampler -----------------------------------------------------------------------------
 
 
@@ -327,6 +340,7 @@ def ingest_figures(results: list[dict]) -> dict:
         "p99": pct(ok, 99),
         "max": max(ok) if ok else None,
         "throughput": len(ok) / span if span else None,
+        "span_s": span,  # from the first request sent to the last answer
     }
 
 
@@ -446,19 +460,20 @@ class Bench:
 
     def rate_phase(self, name: str, url: str, rate: float, seconds: float, *, drain: bool = True) -> dict:
         count = max(1, int(rate * seconds))
-        cpu0 = usage()
+        cpu0 = cpu_snapshot()
         results = asyncio.run(post_load(self.run, name, url, rate=rate, count=count))
         figures = {"rate": rate, "seconds": seconds, "ingest": ingest_figures(results)}
         if drain and url == self.submit:
             t0 = time.time() - figures["seconds"]
             figures["drained_after_s"] = wait_drained(self.size(900, 120), name)
-            figures["cpu_ms_per_submission"] = cpu_per(cpu0, usage(), figures["ingest"]["accepted"])
             figures["lag"] = self.lag_since(t0)
+        if drain or url == self.baseline:  # the baseline's work is done when its answers are back
+            figures["cpu_ms_per_submission"] = cpu_per(cpu0, cpu_snapshot(), figures["ingest"]["accepted"])
         print_ingest(name, figures)
         return self.phase(name, figures), results
 
     def burst_phase(self, name: str, url: str, count: int) -> tuple[dict, list[dict]]:
-        cpu0 = usage()
+        cpu0 = cpu_snapshot()
         t0 = time.monotonic()
         results = asyncio.run(post_load(self.run, name, url, rate=None, count=count))
         figures = {"count": count, "connections": CONNECTIONS, "ingest": ingest_figures(results)}
@@ -475,8 +490,8 @@ class Bench:
             wait_drained(self.size(1800, 120), name)
             figures["all_mail_after_s"] = mailed
             figures["all_final_after_s"] = time.monotonic() - t0
-            figures["cpu_ms_per_submission"] = cpu_per(cpu0, usage(), figures["ingest"]["accepted"])
             figures["lag"] = self.lag_since(time.time() - figures["all_final_after_s"])
+        figures["cpu_ms_per_submission"] = cpu_per(cpu0, cpu_snapshot(), figures["ingest"]["accepted"])
         print_ingest(name, figures)
         return self.phase(name, figures), results
 
@@ -572,6 +587,9 @@ class Bench:
         asyncio.run(post_load(self.run, "warm-up", self.submit, rate=20, count=int(self.size(40, 5))))
         wait_drained(120, "warm-up")
         print(f"{'phase':<38} {'ingest p50':>10} {'p99':>8} {'max':>8} {'failed':>7}  after")
+        if self.args.compare:
+            self.compare()
+            return
         _, results20 = self.rate_phase("20/s", self.submit, 20, self.size(30, 2))
         self.run.phases["20/s"]["pipeline"] = pipeline = pipeline_figures(results20)
         for name in ("mail", "lead", "final"):
@@ -601,7 +619,41 @@ class Bench:
         for name, url_rate in (("baseline 20/s", 20), ("baseline 100/s", 100), ("baseline 500/s", 500)):
             self.rate_phase(name, self.baseline, url_rate, self.size({20: 30, 100: 30, 500: 10}[url_rate], 0.5))
         self.burst_phase("baseline burst 1000", self.baseline, int(self.size(1000, 30)))
+        self.print_comparison(["20/s", "100/s", "500/s", "burst 1000"])
         self.report_processes()
+
+    def compare(self) -> None:
+        """The same loads on the pipeline and on the synchronous baseline, one after the other, then
+        side by side: ingest latency, CPU per submission, and when the last one was done."""
+        loads = (("20/s", 20, self.size(30, 2)), ("100/s", 100, self.size(30, 1)), ("burst 1000", None, 0))
+        for name, rate, seconds in loads:
+            if rate is None:
+                self.burst_phase(name, self.submit, int(self.size(1000, 30)))
+                self.burst_phase(f"baseline {name}", self.baseline, int(self.size(1000, 30)))
+            else:
+                self.rate_phase(name, self.submit, rate, seconds)
+                self.rate_phase(f"baseline {name}", self.baseline, rate, seconds)
+        self.print_comparison([name for name, _, _ in loads])
+
+    def print_comparison(self, names: list[str]) -> None:
+        phases = self.run.phases
+        print(f"\n{'load':<12} {'ingest p50 / p99 ms':>28} {'whole-box CPU ms/submission':>30} {'all done after':>24}")
+        print(
+            f"{'':<12} {'pipeline':>14}{'baseline':>14} {'pipeline':>15}{'baseline':>15} {'pipeline':>12}{'baseline':>12}"
+        )
+        for name in names:
+            ours, base = phases.get(name), phases.get(f"baseline {name}")
+            if not ours or not base:
+                continue
+            latency = [f"{ms(p['ingest']['p50'])} / {ms(p['ingest']['p99'])}" for p in (ours, base)]
+            cpu = [f"{p['cpu_ms_per_submission']['whole box']:.0f}" for p in (ours, base)]
+            done_ours = ours.get("all_final_after_s") or (ours["seconds"] + ours["drained_after_s"])
+            base_span = base["ingest"]["span_s"]
+            print(
+                f"{name:<12} {latency[0]:>14}{latency[1]:>14} {cpu[0]:>15}{cpu[1]:>15} "
+                f"{done_ours:>11.1f}s{base_span:>11.1f}s"
+            )
+        self.run.phases["comparison"] = {"loads": names}
 
     def report_processes(self) -> None:
         rss = self.run.phases["burst 10000"]["rss_after_mib"]
@@ -611,31 +663,40 @@ class Bench:
         for name in sorted(rss, key=lambda n: -rss[n]):
             print(f"{name:<16} {rss[name]:>8} {cpu.get(name, 0):>32.1f}")
         print(f"{'whole stack':<16} {total:>8} {cpu.get('total', 0):>32.1f}")
+        print(f"{'load generator':<16} {'':>8} {cpu.get('load generator', 0):>32.1f}")
+        print(f"{'whole box':<16} {'':>8} {cpu.get('whole box', 0):>32.1f}")
         self.run.phases["processes"] = {"rss_mib": rss, "rss_total_mib": total}
 
 
 def cpu_per(before: dict, after: dict, submissions: int) -> dict:
-    per = {
-        name: (after[name]["cpu_s"] - before.get(name, {"cpu_s": 0})["cpu_s"]) * 1000 / max(1, submissions)
-        for name in after
-    }
+    """CPU ms per submission between two snapshots: each process, `total` (the stack: every supervised
+    process), `load generator` (this process) and `whole box` (everything on the machine)."""
+    n = max(1, submissions)
+    old, new = before["processes"], after["processes"]
+    per = {name: (new[name]["cpu_s"] - old.get(name, {"cpu_s": 0})["cpu_s"]) * 1000 / n for name in new}
     per["total"] = sum(per.values())
+    per["load generator"] = (after["generator"] - before["generator"]) * 1000 / n
+    per["whole box"] = (after["box"] - before["box"]) * 1000 / n
     return per
 
 
 def print_ingest(name: str, figures: dict) -> None:
     ingest = figures["ingest"]
-    after = ""
+    parts = []
     if "drained_after_s" in figures:
-        after = f"drained {figures['drained_after_s']:.1f} s after the last request"
+        parts.append(f"drained {figures['drained_after_s']:.1f} s after the last request")
+    if "count" in figures:  # a burst
+        parts.append(f"accepted in {ingest['span_s']:.1f} s")
     if "all_final_after_s" in figures:
-        after = f"all mail {figures['all_mail_after_s']:.1f} s, all final {figures['all_final_after_s']:.1f} s"
+        parts.append(f"all mail {figures['all_mail_after_s']:.1f} s, all final {figures['all_final_after_s']:.1f} s")
     if "cpu_ms_per_submission" in figures:
-        after += f"; {figures['cpu_ms_per_submission']['total']:.0f} CPU ms/submission"
+        cpu = figures["cpu_ms_per_submission"]
+        parts.append(f"CPU ms/submission: whole box {cpu['whole box']:.0f}, stack {cpu['total']:.0f}")
     if "lag" in figures:
-        after += f"; lag max: relay {figures['lag']['relay_max_unsent']}, bridge {figures['lag']['bridge_max_lag']}"
+        parts.append(f"lag max: relay {figures['lag']['relay_max_unsent']}, bridge {figures['lag']['bridge_max_lag']}")
     print(
-        f"{name:<38} {ms(ingest['p50']):>10} {ms(ingest['p99']):>8} {ms(ingest['max']):>8} {ingest['failed']:>7}  {after}"
+        f"{name:<38} {ms(ingest['p50']):>10} {ms(ingest['p99']):>8} {ms(ingest['max']):>8} {ingest['failed']:>7}  "
+        + "; ".join(parts)
     )
     if ingest["errors"]:
         print(f"{'':<38} errors: {'; '.join(ingest['errors'])}")
@@ -683,6 +744,9 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="tiny loads: that it works, not its numbers")
     parser.add_argument("--no-viewers", action="store_true", help="skip the live-viewer phase")
     parser.add_argument("--sustained-guess", type=float, default=None, help="first rate of the sustained search")
+    parser.add_argument(
+        "--compare", action="store_true", help="only 20/s, 100/s and a 1,000 burst, on the pipeline and the baseline"
+    )
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     random.seed(1)

@@ -192,7 +192,7 @@ def test_the_interpolation_does_what_compose_does():
     interpolation = Interpolation({"SET": "v", "EMPTY": ""}, placeholder)
     assert interpolation.text("${SET:-d} ${EMPTY:-d} ${EMPTY-d} ${UNSET-d} ${UNSET:-${SET}x}") == "v d  d vx"
     assert interpolation.text("${SET:+alt}|${EMPTY:+alt}|${EMPTY+alt}|$SET|$$SET|${SET}") == "alt||alt|v|$SET|v"
-    assert interpolation.text("${KAFKA_HEAP_OPTS:--Xmx512m -Xms128m}") == "-Xmx512m -Xms128m"
+    assert interpolation.text("${KAFKA_HEAP_OPTS:--Xmx256m -Xms64m}") == "-Xmx256m -Xms64m"
     assert interpolation.text("${EMPTY:?set it}/${UNSET?set it}/${EMPTY?set it}") == (
         "placeholder-empty/placeholder-unset/"
     )
