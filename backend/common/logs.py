@@ -145,11 +145,17 @@ def logging_config(*, log_format: str, level: str) -> dict:
             },
         },
         "root": {"handlers": ["console"], "level": level},
-        # uvicorn (the stream) configures its own loggers before it loads Django: these lines replace
-        # its text handlers with this one.
         "loggers": {
-            name: {"handlers": ["console"], "level": "INFO", "propagate": False}
-            for name in ("uvicorn", "uvicorn.access")
+            # uvicorn (the stream) configures its own loggers before it loads Django: these lines
+            # replace its text handlers with this one.
+            **{
+                name: {"handlers": ["console"], "level": "INFO", "propagate": False}
+                for name in ("uvicorn", "uvicorn.access")
+            },
+            # A worker's "Task … received" line only at DEBUG: the "succeeded"/"failed" line that
+            # follows names the same task with its run time, and a line per message was a fifth of
+            # everything logged per submission.
+            "celery.worker.strategy": {"level": "DEBUG" if level == "DEBUG" else "WARNING"},
         },
     }
 

@@ -35,8 +35,9 @@ def _emit(run: SagaRun, event) -> None:
 
 
 def _run_for(submission_id: str, step: str) -> SagaRun | None:
-    """The saga run with its submission, or None when it does not exist yet (the first step makes it)."""
-    run = SagaRun.objects.select_related("submission").filter(submission_id=submission_id).first()
+    """The saga run with its submission and lead (one query), or None when it does not exist yet (the
+    first step makes it; the run and its lead are always written together)."""
+    run = SagaRun.objects.select_related("submission", "submission__lead").filter(submission_id=submission_id).first()
     if run is None and step != STEP_NAMES[0]:
         raise SagaRun.DoesNotExist(f"no saga run for {submission_id}")
     return run
@@ -74,7 +75,7 @@ def step_run(
         lead, existing = Lead(submission=submission), None
     else:
         existing = SagaStep.objects.filter(run=run, name=step).first()
-        lead = Lead.objects.get(submission_id=submission_id)
+        lead = run.submission.lead
     correlation_id_set(run.submission.correlation_id)  # also when the task came without it (an older sender)
     last = step == STEP_NAMES[-1]
     if existing is not None:
