@@ -30,6 +30,10 @@ HEARTBEAT_TTL_SECONDS = 10
 DEDUPE_PREFIX = "bridge:handoff:"
 RETRY_PAUSE_SECONDS = 1.0
 LAG_INTERVAL_SECONDS = 5.0  # how often the loop measures its lag (a committed-offsets request)
+# Offsets of batches that handed nothing off (the events no stage acts on: five of a submission's
+# six) are committed at most this often, when the consumer is idle, or on a rebalance, instead of
+# one commit request per batch; a crash before then re-reads records that route to nothing.
+LAZY_COMMIT_SECONDS = 1.0
 
 RECORDS = Counter(
     "intake_bridge_records",
@@ -97,6 +101,8 @@ class Bridge:
         self.health = FailureClock()
         self.lag_measured_at = float("-inf")
         self.lag_labels: set[tuple[str, str]] = set()
+        self.uncommitted: dict[tuple[str, int], int] = {}  # handled, not committed yet: the next offsets
+        self.committed_at = time.monotonic()
 
     def handle(self, msg: Message, dispatch: Dispatch) -> str:
         """Route one record: 'handed_off', 'nothing_to_do', 'duplicates' or 'dead_lettered'.
@@ -140,11 +146,13 @@ class Bridge:
         """Consume and hand off up to one batch; commit what was handled. Returns the record count."""
         first = self.consumer.poll(timeout)
         if first is None:
+            self.commit()  # idle: whatever is still waiting goes now
             return 0
         # consume() blocks until the batch is full or the timeout passes: take only what has
         # already arrived, so a lone event is handed off at once.
         messages = [first, *self.consumer.consume(num_messages=self.config.max_poll_records - 1, timeout=0)]
         done: dict[tuple[str, int], int] = {}
+        acted = False  # whether the batch handed off (or parked) anything: then it is committed at once
         dispatch = Dispatch(celery=self.celery, delivered_at=datetime.now(UTC))
         for index, msg in enumerate(messages):
             if msg.error():
@@ -167,19 +175,32 @@ class Bridge:
             RECORDS.labels(outcome).inc()
             self.health.note(ok=True)
             done[(msg.topic(), msg.partition())] = msg.offset() + 1
+            acted = acted or outcome in ("handed_off", "dead_lettered")
         try:
             report_handoffs(dispatch)
         except Exception as exc:  # only the timeline's hand-off times are lost: the work itself was sent
             logger.warning("hand-off report not sent (%s)", exc)
-        if done:
-            offsets = [TopicPartition(topic, partition, offset) for (topic, partition), offset in done.items()]
-            try:
-                self.consumer.commit(offsets=offsets, asynchronous=False)
-            except KafkaException as exc:
-                # After a rebalance or a broker restart the commit can be refused. The records were
-                # handed off already; if they come again, the dedupe and the idempotent tasks absorb them.
-                logger.warning("offset commit refused (%s); the records may be delivered again", exc)
+        self.uncommitted.update(done)
+        if acted or time.monotonic() - self.committed_at >= LAZY_COMMIT_SECONDS:
+            self.commit()
         return len(messages)
+
+    def commit(self) -> None:
+        """Commit the offsets handled since the last commit (synchronously), if there are any."""
+        if not self.uncommitted:
+            return
+        offsets = [TopicPartition(topic, partition, offset) for (topic, partition), offset in self.uncommitted.items()]
+        self.uncommitted, self.committed_at = {}, time.monotonic()
+        try:
+            self.consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:
+            # After a rebalance or a broker restart the commit can be refused. The records were
+            # handed off already; if they come again, the dedupe and the idempotent tasks absorb them.
+            logger.warning("offset commit refused (%s); the records may be delivered again", exc)
+
+    def on_revoke(self, _consumer, _partitions) -> None:
+        """Partitions leave this member: what it handled of them is committed before the next owner reads."""
+        self.commit()
 
     def _rewind(self, unhandled: list[Message]) -> None:
         first: dict[tuple[str, int], int] = {}
@@ -224,7 +245,7 @@ class Bridge:
             topic_layout(self.config.topic, self.config.num_partitions),
             retention_hours=self.config.retention_hours,
         )
-        self.consumer.subscribe([self.config.topic])
+        self.consumer.subscribe([self.config.topic], on_revoke=self.on_revoke)
         logger.info("bridge started: %s, group %s", self.config.topic, self.config.group_id)
         try:
             while not self.stopping.is_set():
@@ -237,5 +258,9 @@ class Bridge:
                     self.health.note(ok=False, error=f"Kafka: {exc}")
                     self.stopping.wait(RETRY_PAUSE_SECONDS)
         finally:
+            try:
+                self.commit()
+            except RuntimeError:  # a consumer that cannot commit any more: the next owner re-reads
+                pass
             self.consumer.close()  # leaves the group at once, so partitions move without waiting
             logger.info("bridge stopped: %s", self.counts)

@@ -80,7 +80,7 @@ DEFAULTS: dict[str, str] = {
     "BRIDGE_DEDUPE_TTL_SECONDS": "604800",
     "OUTBOX_POLL_INTERVAL": "1.0",
     "OUTBOX_BATCH_SIZE": "100",
-    "OUTBOX_LINGER_SECONDS": "0.005",
+    "OUTBOX_LINGER_SECONDS": "0.02",
     "OUTBOX_CLAIM_SECONDS": "30",
     "EVENT_SOURCE": "urn:intake:backend",
     # Redis, Celery, the reconciler

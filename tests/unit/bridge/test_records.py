@@ -14,7 +14,7 @@ from bridge.consumer import Bridge
 from bridge.dlq import DeadLetters
 from bridge.handlers import Dispatch
 from bridge.replay import replay_dead_letters
-from events import ContactFormSubmitted, encode, make_envelope, record_headers
+from events import ContactFormSubmitted, EmailDispatched, encode, make_envelope, record_headers
 from tests.unit.bridge.test_routing import RecordingCelery
 
 TOPIC = "events.contact_form"
@@ -176,3 +176,62 @@ def test_a_replayed_record_goes_back_in_structured_mode_whatever_it_was_parked_w
     assert replayed.headers == [STRUCTURED, ("dlq_replayed_from", b"0@0")]
     assert replayed.timestamp == 1_700_000_000_000  # not re-stamped: retention counts from the first time
     assert ce_kafka.from_kafka_event(as_kafka_message(replayed)).get_id() == event_id
+
+
+class FakeTopicConsumer:
+    """The topic's records, one poll batch at a time; records every commit."""
+
+    def __init__(self):
+        self.batches: list[list[FakeMessage]] = []
+        self.commits: list[dict[int, int]] = []
+
+    def poll(self, timeout=None):
+        return self.batches[0].pop(0) if self.batches and self.batches[0] else None
+
+    def consume(self, num_messages=1, timeout=None):
+        batch = self.batches.pop(0) if self.batches else []
+        return batch
+
+    def commit(self, offsets=None, asynchronous=True):
+        assert asynchronous is False
+        self.commits.append({tp.partition: tp.offset for tp in offsets})
+
+
+def dispatched_value(submission_id: str) -> bytes:
+    """An event no stage acts on (the bridge routes EmailDispatched to nothing)."""
+    event = EmailDispatched(submission_id=submission_id, message_id="m")
+    return encode(make_envelope(event, source="urn:test", correlation_id="c"))
+
+
+def test_the_bridge_commits_a_hand_off_at_once_and_records_that_route_to_nothing_lazily(bridge, monkeypatch):
+    consumer = bridge.consumer = FakeTopicConsumer()
+    bridge.celery = RecordingCelery()
+    monkeypatch.setattr("bridge.consumer.report_handoffs", lambda dispatch: None)
+    clock = [1000.0]
+    monkeypatch.setattr("bridge.consumer.time.monotonic", lambda: clock[0])
+    bridge.committed_at = clock[0]
+
+    consumer.batches = [[FakeMessage(dispatched_value("s-1"), record_headers(), offset=3)]]
+    assert bridge.run_once() == 1 and consumer.commits == []  # nothing handed off: no commit request yet
+    consumer.batches = [[FakeMessage(dispatched_value("s-2"), record_headers(), partition=1, offset=8)]]
+    assert bridge.run_once() == 1 and consumer.commits == []
+    clock[0] += 1.5  # the lazy interval has passed: the next batch commits what waited too
+    consumer.batches = [[FakeMessage(dispatched_value("s-3"), record_headers(), offset=4)]]
+    bridge.run_once()
+    assert consumer.commits == [{0: 5, 1: 9}]
+
+    _, value = submitted_value("s-4")
+    consumer.batches = [[FakeMessage(value, record_headers(), key=b"s-4", offset=5)]]
+    assert bridge.run_once() == 1 and consumer.commits[-1] == {0: 6}  # a hand-off: committed at once
+    assert len(bridge.celery.sent) == 2  # the mail task and the saga's chain
+
+    consumer.batches = [[FakeMessage(dispatched_value("s-5"), record_headers(), offset=6)]]
+    bridge.run_once()
+    assert len(consumer.commits) == 2
+    assert bridge.run_once() == 0 and consumer.commits[-1] == {0: 7}  # idle: the rest goes now
+    consumer.batches = [[FakeMessage(dispatched_value("s-6"), record_headers(), offset=7)]]
+    bridge.run_once()
+    bridge.on_revoke(consumer, [])  # partitions move to another member: what was handled is committed first
+    assert consumer.commits[-1] == {0: 8}
+    bridge.on_revoke(consumer, [])
+    assert len(consumer.commits) == 4  # nothing left: no empty commit request
