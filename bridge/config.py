@@ -31,6 +31,8 @@ class BridgeConfig:
     redis_url: str
     dedupe_ttl_seconds: int
     retention_hours: float
+    replication_factor: int
+    min_insync_replicas: int
 
     @classmethod
     def from_env(cls) -> "BridgeConfig":
@@ -54,6 +56,8 @@ class BridgeConfig:
             redis_url=env.str("REDIS_URL") or broker,
             dedupe_ttl_seconds=env.int("BRIDGE_DEDUPE_TTL_SECONDS"),
             retention_hours=env.float("KAFKA_RETENTION_HOURS"),
+            replication_factor=env.int("KAFKA_REPLICATION_FACTOR"),
+            min_insync_replicas=env.int("KAFKA_MIN_INSYNC_REPLICAS"),
         )
 
     def kafka(self, **extra) -> dict:

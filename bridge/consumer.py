@@ -243,6 +243,8 @@ class Bridge:
         ensure_topics(
             self.config.kafka(),
             topic_layout(self.config.topic, self.config.num_partitions),
+            replication=self.config.replication_factor,
+            min_insync=self.config.min_insync_replicas,
             retention_hours=self.config.retention_hours,
         )
         self.consumer.subscribe([self.config.topic], on_revoke=self.on_revoke)

@@ -2,7 +2,8 @@
 
 Usage: health.py NAME...              print "NAME ok|down (detail)" per name; exit 0 only if all are ok
        health.py --wait SECONDS NAME...  check until all are ok; on time-out print the ones still down
-       health.py --lag                    the bridge's consumer lag per partition (committed vs end offset)
+       health.py --lag                    the Kafka brokers, each partition's leader and in-sync replicas,
+                                          and the bridge's consumer lag per partition (committed vs end)
 
 A worker's NAME may carry the number of its processes that must answer: `mailer:2` (./deploy.sh scale).
 Settings come from the environment, with the defaults of the one table (common.defaults).
@@ -95,8 +96,17 @@ def _kafka_metadata():
 
 
 def check_kafka_broker() -> str:
+    """Every broker of the cluster is in the metadata (KAFKA_BROKERS of them locally)."""
     metadata = _kafka_metadata()
+    wanted = int(_env("KAFKA_BROKERS"))
+    if len(metadata.brokers) < wanted:
+        raise RuntimeError(f"{len(metadata.brokers)} of {wanted} brokers in the metadata")
     return f"{len(metadata.brokers)} broker(s), {len(metadata.topics)} topics"
+
+
+def under_replicated(topic) -> list[int]:
+    """Partitions of a topic's metadata whose in-sync replicas are fewer than their replicas."""
+    return sorted(p.id for p in topic.partitions.values() if len(p.isrs) < len(p.replicas))
 
 
 def check_kafka() -> str:
@@ -108,7 +118,37 @@ def check_kafka() -> str:
     leaderless = [p.id for p in topic.partitions.values() if p.leader < 0]
     if leaderless:
         raise RuntimeError(f"partitions without a leader: {leaderless}")
-    return f"{_topic()}: {len(topic.partitions)} partitions"
+    replicas = min(len(p.replicas) for p in topic.partitions.values())
+    lagging = under_replicated(topic)
+    # Writes go on while at least KAFKA_MIN_INSYNC_REPLICAS replicas are in sync: an under-replicated
+    # partition is reported, not a failure.
+    return f"{_topic()}: {len(topic.partitions)} partitions, {replicas} replicas, {len(lagging)} under-replicated"
+
+
+def print_cluster() -> None:
+    """Each broker, and each partition's leader, replicas and in-sync replicas (the console's view too)."""
+    try:
+        metadata = _kafka_metadata()
+    except Exception as exc:  # the cluster is away: the lag table below says so too
+        print(f"brokers: unknown ({type(exc).__name__}: {exc})\n")
+        return
+    controller = getattr(metadata, "controller_id", -1)
+    print(f"{'BROKER':<8} {'ADDRESS':<22} ROLE")
+    for broker in sorted(metadata.brokers.values(), key=lambda b: b.id):
+        role = "broker, controller" if broker.id == controller else "broker"
+        print(f"{broker.id:<8} {f'{broker.host}:{broker.port}':<22} {role}")
+    missing = int(_env("KAFKA_BROKERS")) - len(metadata.brokers)
+    if missing > 0:
+        print(f"{'-':<8} {'':<22} {missing} of {_env('KAFKA_BROKERS')} brokers not in the metadata")
+    topic = metadata.topics.get(_topic())
+    if topic is not None and topic.error is None:
+        lagging = under_replicated(topic)
+        print(f"\n{'PARTITION':<10} {'LEADER':>6} {'REPLICAS':>12} {'IN SYNC':>12}  ({len(lagging)} under-replicated)")
+        for partition in sorted(topic.partitions.values(), key=lambda p: p.id):
+            replicas, isrs = ",".join(map(str, partition.replicas)), ",".join(map(str, sorted(partition.isrs)))
+            mark = "  under-replicated" if partition.id in lagging else ""
+            print(f"{partition.id:<10} {partition.leader:>6} {replicas:>12} {isrs:>12}{mark}")
+    print()
 
 
 def consumer_lag(group: str, topic: str) -> list[tuple[int, int | None, int, int]]:
@@ -132,6 +172,7 @@ def consumer_lag(group: str, topic: str) -> list[tuple[int, int | None, int, int
 
 
 def print_lag() -> int:
+    print_cluster()
     group, topic = _env("KAFKA_CONSUMER_GROUP"), _topic()
     try:
         rows = consumer_lag(group, topic)

@@ -67,7 +67,9 @@ DEFAULTS: dict[str, str] = {
     "KAFKA_TOPIC": "events.contact_form",
     "KAFKA_NUM_PARTITIONS": "3",
     "KAFKA_RETENTION_HOURS": "168",
-    "KAFKA_REPLICATION_FACTOR": "1",
+    # Local mode: how many KRaft nodes (each broker and controller) run; 3 makes a cluster whose
+    # topics have three replicas (docs/beyond-one-machine.md).
+    "KAFKA_BROKERS": "1",
     "KAFKA_CONSUMER_GROUP": "bridge",
     "KAFKA_GROUP_INSTANCE_ID": "",
     "KAFKA_SESSION_TIMEOUT_MS": "45000",
@@ -142,6 +144,21 @@ def _kafka_controller_port(settings: Mapping[str, str]) -> str:
     return str(int(first.rsplit(":", 1)[1]) + 1)
 
 
+def kafka_nodes(settings: Mapping[str, str]) -> list[tuple[str, int, int]]:
+    """(host, client port, controller port) of each local KRaft node: node N listens on the first
+    bootstrap address's port + 2N, its controller on KAFKA_CONTROLLER_PORT + 2N (9092/9093, 9094/9095,
+    9096/9097 by default)."""
+    first = settings["KAFKA_BOOTSTRAP_SERVERS"].split(",")[0].strip()
+    host, _, port = first.rpartition(":")
+    controller = int(settings["KAFKA_CONTROLLER_PORT"])
+    return [(host or "127.0.0.1", int(port) + 2 * n, controller + 2 * n) for n in range(int(settings["KAFKA_BROKERS"]))]
+
+
+def kafka_cluster_bootstrap(settings: Mapping[str, str]) -> str:
+    """What clients of a local cluster bootstrap from: every node, so that any one of them can be down."""
+    return ",".join(f"{host}:{port}" for host, port, _ in kafka_nodes(settings))
+
+
 def _production(settings: Mapping[str, str]) -> bool:
     return settings["PRODUCTION"].strip().lower() in ("true", "on", "ok", "y", "yes", "1")  # django-environ's
 
@@ -163,6 +180,9 @@ DERIVED: dict[str, Callable[[Mapping[str, str]], str]] = {
     "CRM_API_BASE": lambda s: f"http://127.0.0.1:{s['CRM_PORT']}/crm/api",
     "KAFKA_CONTROLLER_PORT": _kafka_controller_port,
     "KAFKA_DATA_DIR": lambda s: str(REPO_DIR / "data" / "kafka"),
+    # Replicas of each topic: one per broker, three at most; a write needs all but one of them.
+    "KAFKA_REPLICATION_FACTOR": lambda s: str(min(3, int(s["KAFKA_BROKERS"]))),
+    "KAFKA_MIN_INSYNC_REPLICAS": lambda s: str(max(1, int(s["KAFKA_REPLICATION_FACTOR"]) - 1)),
     # Django's HTTPS settings: all on in production (HSTS for a year), off on a local stack.
     "DJANGO_SECURE_SSL_REDIRECT": lambda s: str(_production(s)).lower(),
     "DJANGO_SECURE_HSTS_SECONDS": lambda s: "31536000" if _production(s) else "0",

@@ -42,14 +42,16 @@ def ensure_topics(
     topics: dict[str, int],
     *,
     replication: int = 1,
+    min_insync: int = 1,
     retention_hours: float = DEFAULT_RETENTION_HOURS,
     timeout: float = 15.0,
 ) -> None:
-    """Create the topics (name → partitions) that do not exist yet, and give every one of them the
-    retention; the partitions of an existing topic are left alone. `client`: confluent-kafka's settings
-    (bootstrap.servers, and how to sign in)."""
+    """Create the topics (name → partitions) that do not exist yet with `replication` replicas, and give
+    every one of them the retention and `min_insync` (the replicas a write needs before an `acks=all`
+    producer is told it is stored); the partitions of an existing topic are left alone. `client`:
+    confluent-kafka's settings (bootstrap.servers, and how to sign in)."""
     admin = AdminClient(client)
-    configs = retention_configs(retention_hours)
+    configs = retention_configs(retention_hours) | {"min.insync.replicas": str(min_insync)}
     existing = admin.list_topics(timeout=timeout).topics
     wanted = [
         NewTopic(name, num_partitions=count, replication_factor=replication, config=configs)

@@ -252,6 +252,7 @@ class Relay:
             client_config(settings.KAFKA_BOOTSTRAP_SERVERS, settings.KAFKA_AUTH),
             topic_layout(settings.KAFKA_TOPIC, settings.KAFKA_NUM_PARTITIONS),
             replication=settings.KAFKA_REPLICATION_FACTOR,
+            min_insync=settings.KAFKA_MIN_INSYNC_REPLICAS,
             retention_hours=settings.KAFKA_RETENTION_HOURS,
         )
         self.topics_ready = True

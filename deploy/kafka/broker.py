@@ -1,7 +1,9 @@
 """The local Apache Kafka broker: install it from Maven Central, run one KRaft node, run its tools.
 
     broker.py install                   resolve deploy/kafka/pom.xml into deploy/kafka/lib (once per pom)
-    broker.py run --data-dir DIR        format DIR once, then exec the broker (supervisord holds the JVM)
+    broker.py run --data-dir DIR [--node N]
+                                        format DIR once, then exec the broker (supervisord holds the JVM);
+                                        with KAFKA_BROKERS > 1, node N of the local cluster (0 to count-1)
     broker.py tool NAME [ARGS...]       a Kafka command-line tool against KAFKA_BOOTSTRAP_SERVERS
     broker.py tools                     the tool names
     broker.py java                      exit 0 if a Java 17+ runtime is there (deploy.sh installs one if not)
@@ -26,7 +28,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from common.defaults import Settings
+from common.defaults import Settings, kafka_nodes
 
 SETTINGS = Settings()  # the environment, with the table's defaults for what is unset or empty
 
@@ -188,21 +190,37 @@ def _write_private(path: Path, text: str) -> None:
         handle.write(text)
 
 
-def render_properties(data_dir: Path, host: str, port: int, controller_port: int) -> Path:
-    """Write DATA_DIR/server.properties: the committed template with this node's addresses and log dir.
+def render_properties(
+    data_dir: Path, host: str, port: int, controller_port: int, *, node: int = 0, voters: str | None = None
+) -> Path:
+    """Write DATA_DIR/server.properties: the committed template with this node's id, addresses and log
+    dir. `voters`: the controller quorum (node.id@host:port, comma-separated); alone, just this node.
+    With more than one voter, the internal topics get three replicas (at most one per voter) and a
+    write needs all but one of them, like the pipeline's topics.
 
     With KAFKA_SASL_PASSWORD set, both listeners (clients' and the controller's) ask for SASL/PLAIN
     with that one user; the broker signs in to its own controller with it too. Without, plain.
     """
     user, password = _credentials()
     client = "SASL_PLAINTEXT" if password else "PLAINTEXT"
+    voters = voters or f"{node + 1}@{host}:{controller_port}"
+    replicas = min(3, len(voters.split(",")))
+    in_sync = str(max(1, replicas - 1))
     overrides = {
+        "node.id": str(node + 1),
         "listeners": f"{client}://{host}:{port},CONTROLLER://{host}:{controller_port}",
         "advertised.listeners": f"{client}://{host}:{port},CONTROLLER://{host}:{controller_port}",
         "inter.broker.listener.name": client,
         "listener.security.protocol.map": f"{client}:{client},CONTROLLER:{client}",
-        "controller.quorum.voters": f"1@{host}:{controller_port}",
+        "controller.quorum.voters": voters,
         "log.dirs": str(data_dir / "logs"),
+        "offsets.topic.replication.factor": str(replicas),
+        "transaction.state.log.replication.factor": str(replicas),
+        "transaction.state.log.min.isr": in_sync,
+        "share.coordinator.state.topic.replication.factor": str(replicas),
+        "share.coordinator.state.topic.min.isr": in_sync,
+        "default.replication.factor": str(replicas),
+        "min.insync.replicas": in_sync,
     }
     if password:
         # One user, known to both listeners: `user_NAME` is the server side, username/password
@@ -237,11 +255,21 @@ def client_properties(directory: Path) -> Path:
     return target
 
 
-def format_storage(data_dir: Path, properties: Path) -> str:
-    """Format the log directory once; the cluster id is kept in DATA_DIR/cluster.id."""
-    id_file = data_dir / "cluster.id"
+def format_storage(data_dir: Path, properties: Path, id_file: Path | None = None) -> str:
+    """Format the log directory once; the cluster id is kept in `id_file` (DATA_DIR/cluster.id), which
+    the nodes of a local cluster share: the first to start writes it, the others read it."""
+    id_file = id_file or data_dir / "cluster.id"
     if not id_file.exists():
-        id_file.write_text(new_cluster_id() + "\n")
+        # Written whole, then linked into place: of nodes starting together one link wins, and nobody
+        # ever reads a half-written id.
+        draft = id_file.with_name(f".{id_file.name}.{os.getpid()}")
+        draft.write_text(new_cluster_id() + "\n")
+        try:
+            os.link(draft, id_file)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     cluster_id = id_file.read_text().strip()
     if (data_dir / "logs" / "meta.properties").exists():
         return cluster_id
@@ -253,14 +281,28 @@ def format_storage(data_dir: Path, properties: Path) -> str:
     return cluster_id
 
 
-def broker_command(data_dir: Path, controller_port: int | None = None) -> list[str]:
-    """Prepare DATA_DIR (render the config, format once) and return the command that runs the broker."""
+def broker_command(data_dir: Path, controller_port: int | None = None, node: int | None = None) -> list[str]:
+    """Prepare DATA_DIR (render the config, format once) and return the command that runs the broker.
+
+    `node` (with KAFKA_BROKERS > 1): node N of the local cluster, in DATA_DIR/node-N, on the addresses
+    common.defaults.kafka_nodes gives it; the cluster id is DATA_DIR/cluster.id for all of them."""
     data_dir = data_dir.resolve()
     data_dir.mkdir(parents=True, exist_ok=True)
-    host, port = _bootstrap()
-    controller_port = controller_port or int(SETTINGS["KAFKA_CONTROLLER_PORT"])
-    properties = render_properties(data_dir, host, port, controller_port)
-    format_storage(data_dir, properties)
+    nodes = kafka_nodes(SETTINGS)
+    if node is not None and len(nodes) > 1:
+        if not 0 <= node < len(nodes):
+            raise BrokerError(f"node {node} is not one of the {len(nodes)} nodes (KAFKA_BROKERS)")
+        host, port, controller_port = nodes[node]
+        voters = ",".join(f"{n + 1}@{h}:{c}" for n, (h, _, c) in enumerate(nodes))
+        node_dir = data_dir / f"node-{node}"
+        node_dir.mkdir(exist_ok=True)
+        properties = render_properties(node_dir, host, port, controller_port, node=node, voters=voters)
+        format_storage(node_dir, properties, id_file=data_dir / "cluster.id")
+    else:
+        host, port = _bootstrap()
+        controller_port = controller_port or int(SETTINGS["KAFKA_CONTROLLER_PORT"])
+        properties = render_properties(data_dir, host, port, controller_port)
+        format_storage(data_dir, properties)
     heap = SETTINGS["KAFKA_HEAP_OPTS"]
     return [*_jvm(BROKER_LOG4J, heap), "kafka.Kafka", str(properties)]
 
@@ -298,6 +340,7 @@ def main(argv: list[str]) -> int:
     run = sub.add_parser("run")
     run.add_argument("--data-dir", type=Path, required=True)
     run.add_argument("--controller-port", type=int)
+    run.add_argument("--node", type=int, help="node N of a local cluster (KAFKA_BROKERS > 1)")
     tool = sub.add_parser("tool")
     tool.add_argument("name")
     tool.add_argument("args", nargs=argparse.REMAINDER)
@@ -313,7 +356,7 @@ def main(argv: list[str]) -> int:
         elif args.command == "java":
             java_version()
         elif args.command == "run":
-            cmd = broker_command(args.data_dir, args.controller_port)
+            cmd = broker_command(args.data_dir, args.controller_port, args.node)
             sys.stdout.flush()
             # exec, so the supervisor's PID is the JVM's and its signals reach the broker itself.
             os.execv(cmd[0], cmd)  # noqa: S606 (an argument list, no shell)

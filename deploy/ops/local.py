@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from common.defaults import kafka_nodes
 from ops import install, logs, monitoring, services
 from ops.console import Failure, quiet, step
 from ops.services import APPS, INFRA, SCALABLE, SUPERVISOR_CONF
@@ -73,8 +74,13 @@ class Stack:
 
     def check_ports(self) -> None:
         taken = []
-        for name, var in PORTS:
-            port = int(self.settings[var])
+        peers = [
+            (f"kafka-{n}", port, f"node {n} of KAFKA_BROKERS")
+            for n, (_, broker, controller) in enumerate(kafka_nodes(self.settings))
+            if n
+            for port in (broker, controller)
+        ]
+        for name, port, var in [(name, int(self.settings[var]), var) for name, var in PORTS] + peers:
             with socket.socket() as probe:
                 probe.settimeout(1)
                 if probe.connect_ex(("127.0.0.1", port)) == 0:
@@ -124,8 +130,12 @@ class Stack:
         step("starting supervisord")
         self.supervisor.launch()
         monitoring.write_config(self.run_dir, self.settings)
-        step(f"starting kafka (log in {_shown(kafka_data)}), redis, smtp, prometheus")
-        self.supervisor.start(f"infra:{name}" for name in INFRA)
+        brokers = int(self.settings["KAFKA_BROKERS"])
+        (self.run_dir / "scale").mkdir(exist_ok=True)
+        (self.run_dir / "scale" / "kafka").write_text(f"{brokers}\n")
+        kafka = f"kafka ({brokers} nodes, " if brokers > 1 else "kafka ("
+        step(f"starting {kafka}log in {_shown(kafka_data)}), redis, smtp, prometheus")
+        self.supervisor.start(p for name in INFRA for p in services.processes_of(self.run_dir, name))
         self.wait_healthy(["kafka-broker", "redis", "smtp", "prometheus"])
         step("applying migrations")
         manage = [self.venv_bin / "python", REPO_DIR / "manage.py"]

@@ -66,7 +66,8 @@ def process_name(file: Path | str) -> str:
 
 def log_files(log_dir: Path, service: str | None) -> list[Path]:
     """The log files in `log_dir`, sorted by name: all of them without a service; else the files of
-    the service's processes (NAME.log, or NAME-<n>.log when the service is scalable); or, given one
+    the service's processes (NAME.log, or NAME-<n>.log when the service is scalable or Kafka's other
+    nodes); or, given one
     process of a scalable service (`mailer-1`), that process's file."""
     files = []
     for file in sorted(log_dir.glob("*.log")):
@@ -78,7 +79,7 @@ def log_files(log_dir: Path, service: str | None) -> list[Path]:
         if (
             not service
             or name == service
-            or (instance is not None and instance.group(1) == service and service in services.SCALABLE)
+            or (instance is not None and instance.group(1) == service and service in (*services.SCALABLE, "kafka"))
         ):
             files.append(file)
     return files

@@ -46,7 +46,11 @@ def scale_of(run_dir: Path, name: str) -> int:
 
 
 def processes_of(run_dir: Path, name: str, count: int | None = None) -> list[str]:
-    """supervisord's names of a service's processes (`count`: of a scalable one, else its scale)."""
+    """supervisord's names of a service's processes (`count`: of a scalable one, else its scale).
+    Kafka's are its nodes: kafka, then kafka-1 … (RUN_DIR/scale/kafka, which `start` writes from
+    KAFKA_BROKERS)."""
+    if name == "kafka":
+        return ["infra:kafka", *(f"infra:kafka-{n}" for n in range(1, scale_of(run_dir, name)))]
     if name in SCALABLE:
         return [f"app:{name}-{i}" for i in range(scale_of(run_dir, name) if count is None else count)]
     return [f"{group_of(name)}:{name}"]

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import environ
 
-from common.defaults import DEFAULTS, DERIVED, ENVIRONMENT_ONLY, Settings
+from common.defaults import DEFAULTS, DERIVED, ENVIRONMENT_ONLY, Settings, kafka_cluster_bootstrap
 from ops.console import Failure, step
 
 REPO_DIR = Path(__file__).resolve().parents[2]
@@ -133,6 +133,9 @@ def resolve(environ_: dict[str, str] | None = None, *, prepare: bool = True) -> 
     resolved.setdefault("DJANGO_SETTINGS_MODULE", merged.get("DJANGO_SETTINGS_MODULE") or "config.settings.base")
     first = resolved["KAFKA_BOOTSTRAP_SERVERS"].split(",")[0]
     resolved["KAFKA_HOST"], _, resolved["KAFKA_PORT"] = first.rpartition(":")
+    if int(resolved["KAFKA_BROKERS"]) > 1 and "," not in resolved["KAFKA_BOOTSTRAP_SERVERS"]:
+        # A local cluster: every client bootstraps from every node.
+        resolved["KAFKA_BOOTSTRAP_SERVERS"] = kafka_cluster_bootstrap(resolved)
     # Each live viewer is a socket of the stream process: supervisord raises its children's limit to
     # this, within the hard limit (above it supervisord would refuse to start).
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]

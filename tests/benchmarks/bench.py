@@ -637,9 +637,9 @@ class Bench:
 
     def print_comparison(self, names: list[str]) -> None:
         phases = self.run.phases
-        print(f"\n{'load':<12} {'ingest p50 / p99 ms':>28} {'whole-box CPU ms/submission':>30} {'all done after':>24}")
+        print(f"\n{'load':<12} {'ingest p50 / p99 (ms)':^37} {'whole-box CPU ms/sub':^21} {'all done after (s)':^21}")
         print(
-            f"{'':<12} {'pipeline':>14}{'baseline':>14} {'pipeline':>15}{'baseline':>15} {'pipeline':>12}{'baseline':>12}"
+            f"{'':<12} {'pipeline':>18} {'baseline':>18} {'pipeline':>10} {'baseline':>10} {'pipeline':>10} {'baseline':>10}"
         )
         for name in names:
             ours, base = phases.get(name), phases.get(f"baseline {name}")
@@ -647,11 +647,12 @@ class Bench:
                 continue
             latency = [f"{ms(p['ingest']['p50'])} / {ms(p['ingest']['p99'])}" for p in (ours, base)]
             cpu = [f"{p['cpu_ms_per_submission']['whole box']:.0f}" for p in (ours, base)]
-            done_ours = ours.get("all_final_after_s") or (ours["seconds"] + ours["drained_after_s"])
-            base_span = base["ingest"]["span_s"]
+            done = [
+                ours.get("all_final_after_s") or (ours["seconds"] + ours["drained_after_s"]),
+                base["ingest"]["span_s"],
+            ]
             print(
-                f"{name:<12} {latency[0]:>14}{latency[1]:>14} {cpu[0]:>15}{cpu[1]:>15} "
-                f"{done_ours:>11.1f}s{base_span:>11.1f}s"
+                f"{name:<12} {latency[0]:>18} {latency[1]:>18} {cpu[0]:>10} {cpu[1]:>10} {done[0]:>10.1f} {done[1]:>10.1f}"
             )
         self.run.phases["comparison"] = {"loads": names}
 

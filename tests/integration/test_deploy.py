@@ -141,7 +141,11 @@ def test_start_status_stop_as_a_user_runs_them(deploy_env):
         "frontend",
     }
     assert all(row[0] == "RUNNING" and row[1] == "ok" for row in rows.values()), status.stdout
-    assert "kafka           RUNNING    ok (events.contact_form: 3 partitions)" in status.stdout
+    assert (
+        "kafka           RUNNING    ok (events.contact_form: 3 partitions, 1 replicas, 0 under-replicated)"
+        in status.stdout
+    )
+    assert "BROKER" in status.stdout and "LEADER" in status.stdout  # the cluster view: one broker here
 
     api = f"http://127.0.0.1:{deploy_env['API_PORT']}"
     created = submit_to(api, "deploy@example.org")

@@ -12,7 +12,7 @@ import environ
 import pytest
 
 from bridge.config import BridgeConfig
-from common.defaults import DEFAULTS, DERIVED, Settings
+from common.defaults import DEFAULTS, DERIVED, Settings, kafka_cluster_bootstrap, kafka_nodes
 from tests.servers import REPO
 
 SETTINGS_MODULES = sorted((REPO / "backend" / "config" / "settings").glob("*.py"))
@@ -202,3 +202,12 @@ def test_a_default_compose_states_for_a_setting_is_the_table_s():
             assert value == table[name], f"docker-compose.yml: ${{{name}:-{value}}}, the table says {table[name]!r}"
             checked += 1
     assert checked >= 10
+
+
+def test_a_local_cluster_derives_its_nodes_replication_and_the_clients_bootstrap_list():
+    one = Settings({})
+    assert (one["KAFKA_REPLICATION_FACTOR"], one["KAFKA_MIN_INSYNC_REPLICAS"]) == ("1", "1")
+    three = Settings({"KAFKA_BROKERS": "3", "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:9092"})
+    assert (three["KAFKA_REPLICATION_FACTOR"], three["KAFKA_MIN_INSYNC_REPLICAS"]) == ("3", "2")
+    assert kafka_nodes(three) == [("127.0.0.1", 9092, 9093), ("127.0.0.1", 9094, 9095), ("127.0.0.1", 9096, 9097)]
+    assert kafka_cluster_bootstrap(three) == "127.0.0.1:9092,127.0.0.1:9094,127.0.0.1:9096"

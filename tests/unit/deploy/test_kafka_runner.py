@@ -3,6 +3,7 @@ and the one Kafka version shared by local mode and Compose."""
 
 import importlib.util
 import re
+from types import SimpleNamespace
 
 import pytest
 
@@ -136,3 +137,26 @@ def test_tools_sign_in_through_a_private_client_file_unless_told_otherwise(tmp_p
     assert own.count("--command-config") == 1
     assert "--command-config" not in runner.tool_command("topics", ["--help"])
     assert "--command-config" not in runner.tool_command("storage", ["info", "-c", "x"])
+
+
+def test_a_node_of_a_three_node_cluster_votes_with_the_others_and_replicates_kafka_s_own_topics(tmp_path, monkeypatch):
+    monkeypatch.delenv("KAFKA_SASL_PASSWORD", raising=False)
+    voters = "1@127.0.0.1:41002,2@127.0.0.1:41004,3@127.0.0.1:41006"
+    rendered = properties(runner.render_properties(tmp_path, "127.0.0.1", 41003, 41004, node=1, voters=voters))
+    assert rendered["node.id"] == "2" and rendered["controller.quorum.voters"] == voters
+    assert rendered["listeners"] == "PLAINTEXT://127.0.0.1:41003,CONTROLLER://127.0.0.1:41004"
+    assert rendered["offsets.topic.replication.factor"] == rendered["default.replication.factor"] == "3"
+    assert rendered["min.insync.replicas"] == rendered["transaction.state.log.min.isr"] == "2"
+
+
+def test_the_nodes_of_a_cluster_share_one_cluster_id_whoever_writes_it_first(tmp_path, monkeypatch):
+    formatted = []
+    monkeypatch.setattr(
+        runner.subprocess, "run", lambda cmd, **kw: formatted.append(cmd) or SimpleNamespace(returncode=0)
+    )
+    ids = {
+        runner.format_storage(tmp_path / f"node-{n}", tmp_path / "p", id_file=tmp_path / "cluster.id") for n in range(3)
+    }
+    assert len(ids) == 1 and (tmp_path / "cluster.id").read_text().strip() in ids
+    assert [cmd[cmd.index("--cluster-id") + 1] for cmd in formatted] == [ids.pop()] * 3
+    assert not list(tmp_path.glob(".cluster.id.*"))  # no draft left behind

@@ -17,6 +17,7 @@ class Command(BaseCommand):
             client_config(settings.KAFKA_BOOTSTRAP_SERVERS, settings.KAFKA_AUTH),
             topics,
             replication=settings.KAFKA_REPLICATION_FACTOR,
+            min_insync=settings.KAFKA_MIN_INSYNC_REPLICAS,
             retention_hours=settings.KAFKA_RETENTION_HOURS,
         )
         self.stdout.write(", ".join(f"{name} ({count})" for name, count in topics.items()))
