@@ -22,7 +22,11 @@ def available() -> bool:
 
 
 def prefix() -> list[str]:
-    return ["docker", "compose", "--env-file", os.environ.get("ENV_FILE") or ".env"]
+    """`docker compose` with the settings file, and the cluster's file where KAFKA_BROKERS > 1."""
+    files = ["-f", "docker-compose.yml"]
+    if int(os.environ.get("KAFKA_BROKERS") or 1) > 1:
+        files += ["-f", "docker-compose.cluster.yml"]  # three brokers (docs/beyond-one-machine.md)
+    return ["docker", "compose", *files, "--env-file", os.environ.get("ENV_FILE") or ".env"]
 
 
 def _run(*args: str) -> int:

@@ -584,8 +584,10 @@ class Bench:
             sampler.close()
 
     def steps(self) -> None:
-        asyncio.run(post_load(self.run, "warm-up", self.submit, rate=20, count=int(self.size(40, 5))))
-        wait_drained(120, "warm-up")
+        # Warm, as a stack that has been running is: a fresh one spends its first minute importing
+        # lazily, compiling (the broker's JIT) and filling caches, which no user's steady state pays.
+        asyncio.run(post_load(self.run, "warm-up", self.submit, rate=20, count=int(self.size(600, 5))))
+        wait_drained(self.size(600, 120), "warm-up")
         print(f"{'phase':<38} {'ingest p50':>10} {'p99':>8} {'max':>8} {'failed':>7}  after")
         if self.args.compare:
             self.compare()

@@ -522,7 +522,16 @@ def fake_docker(tmp_path, monkeypatch):
 def test_compose_mode_hands_each_verb_to_docker_compose(capsys, fake_docker, argv, expected, tmp_path):
     code = cli.main(argv)
     assert code == 0, capsys.readouterr()
-    assert fake_docker() == [f"compose --env-file {tmp_path / 'compose.env'} {expected}"]
+    assert fake_docker() == [f"compose -f docker-compose.yml --env-file {tmp_path / 'compose.env'} {expected}"]
+
+
+def test_compose_mode_adds_the_cluster_file_for_three_brokers(capsys, fake_docker, tmp_path, monkeypatch):
+    monkeypatch.setenv("KAFKA_BROKERS", "3")
+    assert cli.main(["start"]) == 0, capsys.readouterr()
+    assert fake_docker() == [
+        f"compose -f docker-compose.yml -f docker-compose.cluster.yml --env-file {tmp_path / 'compose.env'} "
+        "up -d --build --wait"
+    ]
 
 
 def test_the_bootstrap_is_short_and_gives_help_without_a_virtualenv(tmp_path):

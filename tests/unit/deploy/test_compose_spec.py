@@ -255,3 +255,53 @@ def test_every_service_drops_all_capabilities_and_gains_no_privileges(service):
 def test_every_setting_compose_reads_is_documented_in_env_example():
     undocumented = used_variables() - documented() - set(NOT_IN_ENV_FILE)
     assert not undocumented, sorted(undocumented)
+
+
+def merged_with_the_cluster_file() -> dict:
+    """docker-compose.yml with docker-compose.cluster.yml over it, merged as Compose merges files: maps
+    key by key (an `environment:` too), `volumes:` by their target path, `extends:` resolved first."""
+    base, _ = interpolated({})
+    cluster = Interpolation({}, placeholder).value(yaml.safe_load((REPO / "docker-compose.cluster.yml").read_text()))
+
+    def merge(under, over):
+        if isinstance(under, dict) and isinstance(over, dict):
+            return {**under, **{key: merge(under.get(key), value) for key, value in over.items()}}
+        if isinstance(under, list) and isinstance(over, list) and all(":" in str(v) for v in under + over):
+            by_target = {str(v).split(":")[1]: v for v in under}
+            by_target.update({str(v).split(":")[1]: v for v in over})
+            return list(by_target.values())
+        return over
+
+    services = dict(base["services"])
+    for name, service in cluster["services"].items():
+        extends = service.pop("extends", None)
+        under = services[extends["service"]] if extends else services.get(name, {})
+        services[name] = merge(under, service)
+    return {**base, "services": services, "volumes": {**base["volumes"], **cluster["volumes"]}}
+
+
+def test_the_cluster_file_makes_three_brokers_that_every_client_reaches():
+    document = merged_with_the_cluster_file()
+    assert validation_errors(document) == []
+    brokers = {
+        name: service
+        for name, service in document["services"].items()
+        if name.startswith("kafka") and name != "kafka-ui"
+    }
+    assert sorted(brokers) == ["kafka", "kafka-2", "kafka-3"]
+    ids = sorted(int(service["environment"]["KAFKA_NODE_ID"]) for service in brokers.values())
+    assert ids == [1, 2, 3]
+    for name, service in brokers.items():
+        env = service["environment"]
+        assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == "1@kafka:9093,2@kafka-2:9093,3@kafka-3:9093"
+        assert env["KAFKA_ADVERTISED_LISTENERS"] == f"INTERNAL://{name}:29092"
+        assert int(env["KAFKA_MIN_INSYNC_REPLICAS"]) == 2 and int(env["KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR"]) == 3
+    volumes = [service["volumes"] for service in brokers.values()]
+    assert len({tuple(v) for v in volumes}) == 3  # each node its own log
+    every = "kafka:29092,kafka-2:29092,kafka-3:29092"
+    for name, service in document["services"].items():
+        env = service.get("environment") or {}
+        if "KAFKA_BOOTSTRAP_SERVERS" in env:
+            assert env["KAFKA_BOOTSTRAP_SERVERS"] == every, name
+            assert (env["KAFKA_REPLICATION_FACTOR"], env["KAFKA_MIN_INSYNC_REPLICAS"]) == ("3", "2"), name
+    assert document["services"]["kafka-ui"]["environment"]["KAFKA_CLUSTERS_0_BOOTSTRAPSERVERS"] == every
