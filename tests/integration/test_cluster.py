@@ -15,6 +15,7 @@ from pathlib import Path
 import requests
 from ops.supervisor import Supervisor
 
+from tests.conftest import report_figure
 from tests.integration.test_deploy import (  # noqa: F401 (the fixture)
     basic,
     deploy,
@@ -174,8 +175,8 @@ def test_a_three_broker_cluster_keeps_every_submission_once_through_a_leader_sig
     )
     assert len(finished) == len(created)
     pause = max(b - a for a, b in zip(finished, finished[1:], strict=False))
-    print(
-        f"\ncluster leader-sigkill: broker {leader} killed under 10/s; {len(created)} accepted, 0 lost, "
+    report_figure(
+        f"cluster leader-sigkill: broker {leader} killed under 10/s; {len(created)} accepted, 0 lost, "
         f"0 duplicate emails, 0 duplicate leads; longest pause between completions {pause:.1f} s; last "
         f"completion {finished[-1] - killed_at:.1f} s after the kill; replicas in sync again after {in_sync_after:.0f} s"
     )
