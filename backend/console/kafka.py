@@ -66,6 +66,13 @@ class PartitionOffsets:
     earliest: int | None
     end: int | None
     error: str = ""
+    leader: int | None = None  # broker ids, from the metadata
+    replicas: tuple[int, ...] = ()
+    in_sync: tuple[int, ...] = ()
+
+    @property
+    def under_replicated(self) -> bool:
+        return len(self.in_sync) < len(self.replicas)
 
     @property
     def records(self) -> int | None:
@@ -204,13 +211,35 @@ def _consumer() -> Iterator[KafkaConsumer]:
         consumer.close()
 
 
-def _partitions(admin: AdminClient, deadline: Deadline) -> dict[str, list[int]]:
-    """Every topic with its partitions (one metadata request: it also tells whether Kafka answers)."""
+def _metadata(admin: AdminClient, deadline: Deadline):
+    """The cluster's metadata (one request: it also tells whether Kafka answers)."""
     try:
-        metadata = admin.list_topics(timeout=deadline.request())
+        return admin.list_topics(timeout=deadline.request())
     except KafkaException as exc:
         raise _unavailable("a metadata request", exc) from exc
+
+
+def _partitions(admin: AdminClient, deadline: Deadline) -> dict[str, list[int]]:
+    """Every topic with its partitions."""
+    metadata = _metadata(admin, deadline)
     return {name: sorted(topic.partitions) for name, topic in metadata.topics.items() if topic.error is None}
+
+
+@dataclass(frozen=True)
+class Broker:
+    id: int
+    address: str
+    controller: bool
+
+
+def brokers() -> list[Broker]:
+    """The brokers in the metadata now, the active controller marked."""
+    metadata = _metadata(_admin(), Deadline())
+    controller = getattr(metadata, "controller_id", -1)
+    return [
+        Broker(b.id, f"{b.host}:{b.port}", b.id == controller)
+        for b in sorted(metadata.brokers.values(), key=lambda b: b.id)
+    ]
 
 
 def _offsets(admin: AdminClient, wanted: list[tuple[str, int]], deadline: Deadline) -> dict[tuple[str, int], tuple]:
@@ -244,14 +273,27 @@ def topic_names() -> list[str]:
 def topics_with_offsets(*, include_internal: bool = False) -> list[TopicOffsets]:
     """Each topic with its partitions' earliest and end offsets (watermarks)."""
     admin, deadline = _admin(), Deadline()
+    metadata = _metadata(admin, deadline)
     layout = {
-        name: partitions
-        for name, partitions in _partitions(admin, deadline).items()
-        if include_internal or not name.startswith("__")
+        name: topic.partitions
+        for name, topic in metadata.topics.items()
+        if topic.error is None and (include_internal or not name.startswith("__"))
     }
     offsets = _offsets(admin, [(name, p) for name, partitions in layout.items() for p in partitions], deadline)
     return [
-        TopicOffsets(name, [PartitionOffsets(p, *offsets[(name, p)]) for p in partitions])
+        TopicOffsets(
+            name,
+            [
+                PartitionOffsets(
+                    p,
+                    *offsets[(name, p)],
+                    leader=partitions[p].leader,
+                    replicas=tuple(partitions[p].replicas),
+                    in_sync=tuple(sorted(partitions[p].isrs)),
+                )
+                for p in sorted(partitions)
+            ],
+        )
         for name, partitions in sorted(layout.items())
     ]
 

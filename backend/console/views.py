@@ -61,13 +61,15 @@ def _form_error(form) -> str:
 
 @require_GET
 def overview(request: HttpRequest) -> HttpResponse:
-    """Topics with their watermarks, and the outbox backlog."""
+    """The brokers, the topics with their watermarks and replicas, and the outbox backlog."""
     topics, error = _attempt(kafka.topics_with_offsets)
+    brokers, _ = _attempt(kafka.brokers) if not error else ([], error)
     return _render(
         request,
         "overview.html",
         "Event console",
         topics=topics,
+        brokers=brokers,
         error=error,
         backlog=outbox_backlog(),
         unpublished_url=reverse("admin:outbox_outboxevent_changelist") + "?published_at__isempty=1",

@@ -177,3 +177,20 @@ def test_the_outbox_backlog_counts_unpublished_rows_their_age_and_claims():
     backlog = outbox_backlog(now=now)
     assert (backlog.unpublished, backlog.claimed, backlog.claims_expired, backlog.with_error) == (3, 1, 1, 1)
     assert backlog.oldest_age == timedelta(minutes=3)
+
+
+def test_the_overview_shows_each_broker_and_each_partition_s_leader_and_in_sync_replicas(admin_client, monkeypatch):
+    topic = kafka.TopicOffsets(
+        "events.contact_form",
+        [
+            kafka.PartitionOffsets(0, 0, 12, leader=2, replicas=(2, 3, 1), in_sync=(1, 2, 3)),
+            kafka.PartitionOffsets(1, 0, 9, leader=3, replicas=(3, 1, 2), in_sync=(2, 3)),
+        ],
+    )
+    monkeypatch.setattr(kafka, "topics_with_offsets", lambda **kwargs: [topic])
+    brokers = [kafka.Broker(1, "127.0.0.1:9092", False), kafka.Broker(2, "127.0.0.1:9094", True)]
+    monkeypatch.setattr(kafka, "brokers", lambda: brokers)
+    body = admin_client.get(reverse("console:overview")).content.decode()
+    assert "127.0.0.1:9092" in body and "broker, active controller" in body
+    assert "3,1,2" in body and "<td>2,3 <strong>under-replicated</strong></td>" in body
+    assert body.count("under-replicated</strong>") == 1  # partition 0 has all three in sync
