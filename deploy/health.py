@@ -5,7 +5,9 @@ Usage: health.py NAME...              print "NAME ok|down (detail)" per name; ex
        health.py --lag                    the Kafka brokers, each partition's leader and in-sync replicas,
                                           and the bridge's consumer lag per partition (committed vs end)
 
-A worker's NAME may carry the number of its processes that must answer: `mailer:2` (./deploy.sh scale).
+A scaled service's NAME may carry the number of its processes that must answer: `mailer:2`
+(./deploy.sh scale): a Celery node each for a worker, a heartbeat each for the relay, a listening
+socket each on the shared port for the API and the stream.
 Settings come from the environment, with the defaults of the one table (common.defaults).
 """
 
@@ -17,7 +19,7 @@ import time
 import urllib.request
 
 from common.defaults import Settings  # installed with the project (pyproject.toml)
-from common.kafka import KafkaAuth, client_config, partition_lag
+from common.kafka import KafkaAuth, client_config, is_under_replicated, partition_lag
 
 TIMEOUT = 2.0
 WORKERS = ("mailer", "workflow-agent")
@@ -106,7 +108,7 @@ def check_kafka_broker() -> str:
 
 def under_replicated(topic) -> list[int]:
     """Partitions of a topic's metadata whose in-sync replicas are fewer than their replicas."""
-    return sorted(p.id for p in topic.partitions.values() if len(p.isrs) < len(p.replicas))
+    return sorted(p.id for p in topic.partitions.values() if is_under_replicated(p.replicas, p.isrs))
 
 
 def check_kafka() -> str:
@@ -132,11 +134,11 @@ def print_cluster() -> None:
     except Exception as exc:  # the cluster is away: the lag table below says so too
         print(f"brokers: unknown ({type(exc).__name__}: {exc})\n")
         return
-    controller = getattr(metadata, "controller_id", -1)
-    print(f"{'BROKER':<8} {'ADDRESS':<22} ROLE")
+    # No controller column: under KRaft the metadata names a random live broker as the controller
+    # (`./deploy.sh kafka metadata-quorum describe --status` gives the quorum's leader).
+    print(f"{'BROKER':<8} ADDRESS")
     for broker in sorted(metadata.brokers.values(), key=lambda b: b.id):
-        role = "broker, controller" if broker.id == controller else "broker"
-        print(f"{broker.id:<8} {f'{broker.host}:{broker.port}':<22} {role}")
+        print(f"{broker.id:<8} {broker.host}:{broker.port}")
     missing = int(_env("KAFKA_BROKERS")) - len(metadata.brokers)
     if missing > 0:
         print(f"{'-':<8} {'':<22} {missing} of {_env('KAFKA_BROKERS')} brokers not in the metadata")
@@ -194,14 +196,65 @@ def check_redis() -> str:
     return "PONG"
 
 
-def check_stream() -> str:
-    """The stream process answers and hears the wake-up channel (without it, it only reads every 5 s)."""
+def listeners(port: int, tables: tuple[str, ...] = ("/proc/net/tcp", "/proc/net/tcp6")) -> int:
+    """How many listening sockets this host has on `port`: one per process that bound it with
+    SO_REUSEPORT (each API replica's gunicorn master, each stream process); a socket its children
+    inherit is one line of the table, however many processes share it."""
+    sockets = set()
+    for table in tables:
+        try:
+            lines = open(table).read().splitlines()[1:]  # noqa: SIM115 (a /proc table, read whole)
+        except OSError:
+            continue
+        for line in lines:
+            fields = line.split()
+            local, state, inode = fields[1], fields[3], fields[9]
+            if state == "0A" and int(local.rpartition(":")[2], 16) == port:  # 0A: LISTEN
+                sockets.add(inode)
+    return len(sockets)
+
+
+def _replicas_listening(port_setting: str, expected: int) -> str:
+    """With `expected` > 1 (a scaled service), that many processes must listen on its one port."""
+    if expected <= 1:
+        return ""
+    found = listeners(int(_env(port_setting)))
+    if found < expected:
+        raise RuntimeError(f"{found} of {expected} processes listen on {port_setting} {_env(port_setting)}")
+    return f"{found} processes on the port"
+
+
+def check_api(expected: int = 1) -> str:
+    detail = _http(f"http://127.0.0.1:{_env('API_PORT')}/health")
+    shared = _replicas_listening("API_PORT", expected)
+    return f"{detail}, {shared}" if shared else detail
+
+
+def check_stream(expected: int = 1) -> str:
+    """The stream answers and hears the wake-up channel (without it, it only reads every 5 s); with
+    `expected` > 1, that many stream processes listen on its port."""
     url = f"http://127.0.0.1:{_env('STREAM_PORT')}/health"
     with urllib.request.urlopen(url, timeout=TIMEOUT) as response:  # noqa: S310 (a loopback URL)
         body = json.loads(response.read())
     if not body.get("subscribed"):
         raise RuntimeError("not subscribed to the wake-up channel (is Redis up?)")
-    return f"HTTP {response.status}, {body.get('viewers', 0)} live viewers"
+    shared = _replicas_listening("STREAM_PORT", expected)
+    return f"HTTP {response.status}, {body.get('viewers', 0)} live viewers" + (f", {shared}" if shared else "")
+
+
+def check_relay(expected: int = 1) -> str:
+    """Each of `expected` relays beats (health:relay:N, N from 0); one stuck relay is reported."""
+    import redis
+
+    client = redis.Redis.from_url(_redis_url(), socket_timeout=TIMEOUT)
+    keys = [f"health:relay:{n}" for n in range(expected)]
+    verdicts = []
+    for key, raw in zip(keys, client.mget(keys), strict=True):
+        try:
+            verdicts.append(heartbeat_verdict(raw, time.time()))
+        except RuntimeError as exc:
+            raise RuntimeError(f"relay-{key.rpartition(':')[2]}: {exc}") from None
+    return verdicts[0] if expected == 1 else f"{expected} heartbeats fresh"
 
 
 def check_worker(service: str, expected: int = 1) -> str:
@@ -226,11 +279,11 @@ CHECKS = {
     "smtp": lambda: _http(f"http://127.0.0.1:{_env('MAILDEV_WEB_PORT')}/api/healthz", _maildev_credentials()),
     "prometheus": lambda: _http(f"http://127.0.0.1:{_env('PROMETHEUS_PORT')}/-/ready"),
     "crm": lambda: _http(f"http://127.0.0.1:{_env('CRM_PORT')}/crm/health"),
-    "api": lambda: _http(f"http://127.0.0.1:{_env('API_PORT')}/health"),
+    "api": check_api,
     "stream": check_stream,
     "mailer": lambda: check_worker("mailer"),
     "workflow-agent": lambda: check_worker("workflow-agent"),
-    "relay": lambda: _heartbeat("health:relay"),
+    "relay": check_relay,
     "bridge": lambda: _heartbeat("health:bridge"),
     "reconciler": lambda: _heartbeat("health:reconciler"),
     # Operator pages are behind basic auth (FLOWER_BASIC_AUTH: user:password, first pair if several).
@@ -241,11 +294,19 @@ CHECKS = {
 }
 
 
+COUNTED = {"api": check_api, "stream": check_stream, "relay": check_relay}  # NAME:N checks N processes
+
+
 def check(name: str) -> tuple[bool, str]:
     """One check by name: SERVICE, or SERVICE:N for a service that runs N processes."""
     service, _, count = name.partition(":")
     try:
-        detail = check_worker(service, int(count or 1)) if service in WORKERS else CHECKS[service]()
+        if service in WORKERS:
+            detail = check_worker(service, int(count or 1))
+        elif service in COUNTED:
+            detail = COUNTED[service](int(count or 1))
+        else:
+            detail = CHECKS[service]()
         return True, f"{service} ok ({detail})"
     except (TimeoutError, Exception) as exc:  # any failure means "not healthy", with the reason
         return False, f"{service} down ({type(exc).__name__}: {exc})".replace("\n", " ")[:200]

@@ -10,6 +10,7 @@ submission is final or the deadline passes.
 """
 
 import argparse
+import itertools
 import json
 import signal
 import threading
@@ -41,8 +42,13 @@ FAULT_ENV = {
 @dataclass
 class Case:
     name: str
-    fault: Callable[[Stack], None]  # does the damage and, where the case says so, the repair
+    # Does the damage and, where the case says so, the repair; what it returns (a str) is noted.
+    fault: Callable[[Stack], str | None]
     expect: str = "COMPLETED"
+    # Runs before the load starts: the state the fault needs (e.g. one bridge of two stopped).
+    prepare: Callable[[Stack], None] | None = None
+    # The load goes on (at the same pace) until the fault is over, however long that takes.
+    load_through_fault: bool = False
     # A fault that is a state of the world (a CRM that refuses) holds from before the load until
     # every submission is final; `repair` then ends it, before anything is counted.
     before_load: bool = False
@@ -73,6 +79,9 @@ class Outcome:
     recovery_seconds: float = 0.0
     last_email_after_repair: float = 0.0  # seconds from the fault's repair to the last email's arrival
     late_last_email: bool = False
+    longest_pause: float | None = None  # the longest gap between two completions of the case's submissions
+    slowest: float | None = None  # the longest from a 201 to its workflow's end, among the case's submissions
+    fault_error: str = ""  # the fault itself raised: the case did not test what it says
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -86,6 +95,7 @@ class Outcome:
             or self.unexpected_finals
             or self.too_many_refused
             or self.late_last_email
+            or self.fault_error
         )
 
     def line(self) -> str:
@@ -95,6 +105,8 @@ class Outcome:
             f"dup_emails={self.duplicate_emails} missing_emails={self.missing_emails} leads={self.leads:<4} "
             f"dup_leads={self.duplicate_leads} missing_leads={self.missing_leads} {finals} unfinished={self.unfinished} "
             f"recovered_to_last_final={self.recovery_seconds:.1f}s last_email_after_repair={self.last_email_after_repair:.1f}s"
+            + (f" longest_pause={self.longest_pause:.1f}s" if self.longest_pause is not None else "")
+            + (f" slowest={self.slowest:.1f}s" if self.slowest is not None else "")
             + (f" ({'; '.join(self.notes)})" if self.notes else "")
         )
 
@@ -268,7 +280,10 @@ def run_case(stack: Stack, case: Case, count: int = 100, rate: float = 30.0) -> 
     outcome = Outcome(case.name)
     tag = uuid.uuid4().hex[:8]
     accepted: dict[str, str] = {}  # submission id -> email
+    accepted_at: dict[str, float] = {}  # submission id -> when its 201 came (wall clock, as finished_at)
     seen_restarts = dict(getattr(stack, "restarts", {}))
+    if case.prepare:
+        case.prepare(stack)
     if case.before_load:
         case.fault(stack)
     started = time.monotonic()
@@ -278,17 +293,26 @@ def run_case(stack: Stack, case: Case, count: int = 100, rate: float = 30.0) -> 
     def fault() -> None:
         if not case.before_load:
             hold_until(started + FAULT_AT)
-            case.fault(stack)
+            try:
+                said = case.fault(stack)
+            except Exception as exc:  # the fault did not happen as the case says: the case fails
+                outcome.fault_error = f"{type(exc).__name__}: {exc}"
+                said = f"the fault failed: {outcome.fault_error}"
             repaired_at[0] = time.time()
+            if said:
+                outcome.notes.append(said)
 
     hitter = threading.Thread(target=fault, name=f"fault-{case.name}")
     hitter.start()
-    for n in range(count):
+    for n in itertools.count():
+        if n >= count and not (case.load_through_fault and hitter.is_alive()):
+            break
         hold_until(started + n / rate)  # pace the load
         email = f"{case.name}-{tag}-{n}@example.org"
         submission_id = _post(stack, email, case.demo_fail_at)
         if submission_id:
             accepted[submission_id] = email
+            accepted_at[submission_id] = time.time()
         else:
             outcome.refused += 1
     hitter.join()
@@ -313,6 +337,11 @@ def run_case(stack: Stack, case: Case, count: int = 100, rate: float = 30.0) -> 
     outcome.unfinished = len(accepted) - len(statuses)
     restarted = {name: n for name, n in getattr(stack, "restarts", {}).items() if n > seen_restarts.get(name, 0)}
     outcome.notes += [f"supervisor restarted {name}" for name in restarted]
+    if hasattr(stack, "completion_times"):
+        finished_at = stack.completion_times(set(statuses))
+        finished = sorted(finished_at.values())
+        outcome.longest_pause = max((b - a for a, b in itertools.pairwise(finished)), default=0.0)
+        outcome.slowest = max((at - accepted_at[sid] for sid, at in finished_at.items()), default=0.0)
     outcome.finals = Counter(statuses.values())
     outcome.unexpected_finals = sum(n for kind, n in outcome.finals.items() if kind != case.expect)
     if case.repair:

@@ -10,13 +10,16 @@ import secrets
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from collections.abc import Callable
+from contextlib import closing
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import redis
@@ -115,6 +118,45 @@ def http_ok(url: str) -> bool:
 def port_open(port: int) -> bool:
     with socket.socket() as sock:
         return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+def free_block(size: int) -> int:
+    """The first of `size` consecutive loopback ports that are all free (a local cluster's node N
+    takes the first port + 2N, its controller the next one)."""
+    for _ in range(200):
+        first = free_port()
+        if first + size >= 65535:
+            continue
+        sockets = []
+        try:
+            for port in range(first, first + size):
+                sock = socket.socket()
+                sockets.append(sock)
+                sock.bind(("127.0.0.1", port))
+            return first
+        except OSError:
+            continue
+        finally:
+            for sock in sockets:
+                sock.close()
+    raise RuntimeError("no block of free ports")
+
+
+def completion_times(database_url: str, submission_ids: set[str]) -> dict[str, float]:
+    """When the workflow of each of `submission_ids` finished (its saga run's finished_at, Unix
+    seconds), read from the pipeline's database (SQLite or PostgreSQL); keyed by submission id."""
+    wanted = {submission_id.replace("-", ""): submission_id for submission_id in submission_ids}
+    query = "SELECT submission_id, finished_at FROM workflow_sagarun WHERE finished_at IS NOT NULL"
+    if database_url.startswith("sqlite:"):
+        with closing(sqlite3.connect(database_url.removeprefix("sqlite:///"))) as db:
+            rows = [(sid, datetime.fromisoformat(at).replace(tzinfo=UTC)) for sid, at in db.execute(query)]
+    else:
+        import psycopg
+
+        with psycopg.connect(database_url) as db:
+            rows = db.execute(query).fetchall()
+    found = ((str(sid).replace("-", ""), at.timestamp()) for sid, at in rows)
+    return {wanted[sid]: at for sid, at in found if sid in wanted}
 
 
 def install_kafka() -> None:
@@ -408,12 +450,11 @@ class Stack:
         return url
 
     def start_stream(self) -> None:
-        """The live stream as deploy/supervisord.conf runs it: uvicorn, its own settings module."""
-        cmd = [str(BIN / "uvicorn"), "--app-dir", "backend", "config.asgi:application", "--host", "127.0.0.1"]
-        cmd += ["--port", str(self.ports["stream"]), "--no-access-log", "--no-proxy-headers"]
-        cmd += ["--timeout-graceful-shutdown", "5"]
+        """The live stream as deploy/supervisord.conf runs it: uvicorn (config/stream_server.py), its own
+        settings module."""
+        cmd = [str(BIN / "python"), "-m", "config.stream_server", "--host", "127.0.0.1"]
         env = {**self.env, "DJANGO_SETTINGS_MODULE": "config.settings.stream"}
-        self.procs.start("stream", [*cmd, "--lifespan", "off"], env)
+        self.procs.start("stream", [*cmd, "--port", str(self.ports["stream"])], env)
         wait_until(lambda: requests.get(f"{self.stream}/health", timeout=2).json()["subscribed"], what="stream")
 
     def start_relay(self) -> None:
@@ -544,6 +585,9 @@ class Stack:
         self.procs.stop_all()
         if not os.environ.get("KEEP_TEST_DIRS"):  # the broker's log and the database go with the stack
             shutil.rmtree(self.tmp, ignore_errors=True)
+
+    def completion_times(self, submission_ids: set[str]) -> dict[str, float]:
+        return completion_times(self.env["DATABASE_URL"], submission_ids)
 
     def rss_mib(self) -> dict[str, float]:
         """Resident memory of each started service with its child processes, in MiB."""

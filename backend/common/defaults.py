@@ -139,19 +139,24 @@ DEFAULTS: dict[str, str] = {
 }
 
 
+def first_bootstrap(settings: Mapping[str, str]) -> tuple[str, int]:
+    """Host and port of the first KAFKA_BOOTSTRAP_SERVERS address: where the local broker (node 0 of
+    a local cluster) listens (127.0.0.1 when the host is left out)."""
+    host, _, port = settings["KAFKA_BOOTSTRAP_SERVERS"].split(",")[0].strip().rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
 def _kafka_controller_port(settings: Mapping[str, str]) -> str:
-    first = settings["KAFKA_BOOTSTRAP_SERVERS"].split(",")[0].strip()
-    return str(int(first.rsplit(":", 1)[1]) + 1)
+    return str(first_bootstrap(settings)[1] + 1)
 
 
 def kafka_nodes(settings: Mapping[str, str]) -> list[tuple[str, int, int]]:
     """(host, client port, controller port) of each local KRaft node: node N listens on the first
     bootstrap address's port + 2N, its controller on KAFKA_CONTROLLER_PORT + 2N (9092/9093, 9094/9095,
     9096/9097 by default)."""
-    first = settings["KAFKA_BOOTSTRAP_SERVERS"].split(",")[0].strip()
-    host, _, port = first.rpartition(":")
+    host, port = first_bootstrap(settings)
     controller = int(settings["KAFKA_CONTROLLER_PORT"])
-    return [(host or "127.0.0.1", int(port) + 2 * n, controller + 2 * n) for n in range(int(settings["KAFKA_BROKERS"]))]
+    return [(host, port + 2 * n, controller + 2 * n) for n in range(int(settings["KAFKA_BROKERS"]))]
 
 
 def kafka_cluster_bootstrap(settings: Mapping[str, str]) -> str:

@@ -10,7 +10,7 @@ for all of them:
   KAFKA_SECURITY_PROTOCOL=SASL_SSL and KAFKA_SASL_MECHANISM=SCRAM-SHA-512.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from common.defaults import Settings
@@ -81,6 +81,12 @@ class KafkaAuth:
 def client_config(bootstrap_servers: str, auth: KafkaAuth, **extra) -> dict:
     """A confluent-kafka client's settings: where the brokers are, how to sign in, then `extra`."""
     return {"bootstrap.servers": bootstrap_servers, **auth.librdkafka(), **extra}
+
+
+def is_under_replicated(replicas: Sequence[int], in_sync: Sequence[int]) -> bool:
+    """A partition is under-replicated while fewer of its replicas are in sync than it has: one more
+    broker lost may stop its writes (below min.insync.replicas) or lose its only copy."""
+    return len(in_sync) < len(replicas)
 
 
 def partition_lag(committed: int | None, earliest: int | None, end: int | None) -> int | None:

@@ -4,8 +4,9 @@ Metrics: the API runs several worker processes, each counting its own requests. 
 multiprocess mode has every worker write its numbers to files in PROMETHEUS_MULTIPROC_DIR (default:
 RUN_DIR/metrics-api, else a new temporary directory), and /metrics (django-prometheus) adds them up.
 The variable is set here, in the master, before anything imports prometheus_client, so the workers
-inherit it; the directory is emptied when the master starts (numbers of an earlier run must not
-count), and a worker that exits is marked dead (a live gauge of it leaves the sum; its counters stay).
+inherit it; when a master starts it deletes the files of processes that are gone (numbers of an
+earlier run must not count; another replica's stay), and a worker that exits is marked dead (a live
+gauge of it leaves the sum; its counters stay until the next start).
 
 Logs: with LOG_FORMAT=json (the default) gunicorn's own lines and its access log are JSON too, an
 access line carrying the correlation id of the submission the request created or read.
@@ -41,11 +42,25 @@ from config.settings.observability import LOG_FORMAT  # noqa: E402
 worker_class = "config.gunicorn_worker.BufferedRequestWorker"
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
 def on_starting(server) -> None:
-    """The master starts: forget the numbers of earlier runs (not on a reload: its workers live on)."""
+    """The master starts: forget the numbers of earlier runs, whose processes are gone (not on a
+    reload: its workers live on). Files of live processes stay: those of the other API replicas
+    (./deploy.sh scale api N), which share the folder so that each one's /metrics adds up all."""
     directory = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
     for stale in directory.glob("*.db"):
-        stale.unlink(missing_ok=True)
+        pid = stale.stem.rpartition("_")[2]  # counter_1234.db, gauge_livesum_1234.db
+        if not (pid.isdigit() and _alive(int(pid))):
+            stale.unlink(missing_ok=True)
 
 
 def child_exit(server, worker) -> None:

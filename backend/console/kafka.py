@@ -25,7 +25,7 @@ from confluent_kafka.admin import AdminClient, OffsetSpec
 from django.conf import settings
 
 from common.kafka import client_config as kafka_client_config
-from common.kafka import partition_lag
+from common.kafka import is_under_replicated, partition_lag
 from console.formatting import Record, record_from_message
 
 logger = logging.getLogger(__name__)
@@ -72,7 +72,7 @@ class PartitionOffsets:
 
     @property
     def under_replicated(self) -> bool:
-        return len(self.in_sync) < len(self.replicas)
+        return is_under_replicated(self.replicas, self.in_sync)
 
     @property
     def records(self) -> int | None:
@@ -229,17 +229,14 @@ def _partitions(admin: AdminClient, deadline: Deadline) -> dict[str, list[int]]:
 class Broker:
     id: int
     address: str
-    controller: bool
 
 
 def brokers() -> list[Broker]:
-    """The brokers in the metadata now, the active controller marked."""
+    """The brokers in the metadata now. Not the active controller: under KRaft a broker names a random
+    live broker as the metadata's controller (clients do not reach the controllers), so only the
+    quorum's own answer says which one it is (`kafka metadata-quorum describe --status`)."""
     metadata = _metadata(_admin(), Deadline())
-    controller = getattr(metadata, "controller_id", -1)
-    return [
-        Broker(b.id, f"{b.host}:{b.port}", b.id == controller)
-        for b in sorted(metadata.brokers.values(), key=lambda b: b.id)
-    ]
+    return [Broker(b.id, f"{b.host}:{b.port}") for b in sorted(metadata.brokers.values(), key=lambda b: b.id)]
 
 
 def _offsets(admin: AdminClient, wanted: list[tuple[str, int]], deadline: Deadline) -> dict[tuple[str, int], tuple]:

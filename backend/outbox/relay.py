@@ -8,6 +8,7 @@ OUTBOX_CLAIM_SECONDS, and the row is published again by whoever claims it next: 
 least once, and consumers dedupe by event id.
 """
 
+import functools
 import json
 import logging
 import secrets
@@ -99,10 +100,12 @@ def producer_config() -> dict:
     )
 
 
-def _claim_sql() -> str:
+@functools.cache
+def _claim_sql(vendor: str) -> str:
     """One statement claims a batch and returns its rows (SQLite 3.35+ and PostgreSQL have RETURNING):
     the oldest unsent rows that nobody holds, skipping every key another relay holds rows of. As three
-    ORM queries (select the ids, update them, read them back) it was half the relay's CPU."""
+    ORM queries (select the ids, update them, read them back) it was half the relay's CPU. Built once
+    per database vendor (its quoting)."""
     table, key = connection.ops.quote_name(OutboxEvent._meta.db_table), connection.ops.quote_name("key")
     return (
         f"UPDATE {table} SET claim_token = %s, claimed_until = %s, attempts = attempts + 1 "  # noqa: S608 (names from the model)
@@ -140,9 +143,9 @@ class Relay:
                     cursor.execute("SELECT pg_advisory_xact_lock(%s)", [CLAIM_LOCK_ID])
             now = timezone.now()
             until = now + timedelta(seconds=settings.OUTBOX_CLAIM_SECONDS)
-            token = secrets.token_hex(8)
+            token = f"relay-{settings.METRICS_REPLICA}-{secrets.token_hex(8)}"  # whose claim, in the admin too
             params = [token, until, now, now, settings.OUTBOX_BATCH_SIZE]
-            rows = list(OutboxEvent.objects.using(connection.alias).raw(_claim_sql(), params))
+            rows = list(OutboxEvent.objects.using(connection.alias).raw(_claim_sql(connection.vendor), params))
         return sorted(rows, key=lambda row: row.created_at)
 
     def run_once(self, flush_timeout: float = 10.0) -> int:
@@ -242,8 +245,14 @@ class Relay:
         self.producer = self.make_producer()
 
     def heartbeat(self) -> None:
+        """The service's key (/health/deps: some relay is working) and this replica's own
+        (HEARTBEAT_KEY:N, which `./deploy.sh status` checks for each of N relays)."""
+        beat = json.dumps(self.health.beat())
         try:
-            self.redis.set(HEARTBEAT_KEY, json.dumps(self.health.beat()), ex=HEARTBEAT_TTL_SECONDS)
+            with self.redis.pipeline(transaction=False) as pipe:
+                pipe.set(HEARTBEAT_KEY, beat, ex=HEARTBEAT_TTL_SECONDS)
+                pipe.set(f"{HEARTBEAT_KEY}:{settings.METRICS_REPLICA}", beat, ex=HEARTBEAT_TTL_SECONDS)
+                pipe.execute()
         except redis.RedisError as exc:
             logger.warning("relay heartbeat not written: %s", exc)
 

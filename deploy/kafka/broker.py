@@ -28,7 +28,7 @@ import tempfile
 import uuid
 from pathlib import Path
 
-from common.defaults import Settings, kafka_nodes
+from common.defaults import Settings, first_bootstrap, kafka_nodes
 
 SETTINGS = Settings()  # the environment, with the table's defaults for what is unset or empty
 
@@ -153,12 +153,6 @@ def new_cluster_id() -> str:
         value = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
         if not value.startswith("-"):
             return value
-
-
-def _bootstrap() -> tuple[str, int]:
-    first = SETTINGS["KAFKA_BOOTSTRAP_SERVERS"].split(",")[0].strip()
-    host, _, port = first.rpartition(":")
-    return host or "127.0.0.1", int(port)
 
 
 def _jaas_quoted(value: str) -> str:
@@ -299,7 +293,7 @@ def broker_command(data_dir: Path, controller_port: int | None = None, node: int
         properties = render_properties(node_dir, host, port, controller_port, node=node, voters=voters)
         format_storage(node_dir, properties, id_file=data_dir / "cluster.id")
     else:
-        host, port = _bootstrap()
+        host, port = first_bootstrap(SETTINGS)
         controller_port = controller_port or int(SETTINGS["KAFKA_CONTROLLER_PORT"])
         properties = render_properties(data_dir, host, port, controller_port)
         format_storage(data_dir, properties)
@@ -320,7 +314,7 @@ def tool_command(name: str, args: list[str]) -> list[str]:
     wants_help = any(arg in ("--help", "-h", "--version") for arg in args)
     extra = []
     if name not in NO_BOOTSTRAP and not given and not wants_help:
-        host, port = _bootstrap()
+        host, port = first_bootstrap(SETTINGS)
         extra = ["--bootstrap-server", f"{host}:{port}"]
     flag = CONFIG_FLAG.get(name)
     if flag and not wants_help and not any(arg.startswith(flag) for arg in args):

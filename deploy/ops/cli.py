@@ -16,7 +16,7 @@ from pathlib import Path
 
 import click
 
-from ops import compose, logs, runs
+from ops import compose, logs, runs, services
 from ops import settings as config
 from ops.console import Failure, error, step
 from ops.local import Stack
@@ -141,10 +141,10 @@ def logs_(service: str | None, follow: bool | None, correlation: str | None, gre
 @click.argument("service", required=False)
 @click.argument("count", required=False)
 def scale(service: str | None, count: str | None) -> None:
-    """Run COUNT processes of SERVICE (mailer, workflow-agent, bridge; at most 8 each), starting or
-    stopping only the difference, and wait until they answer; kept for the next start."""
+    """Run COUNT processes of SERVICE (api, stream, mailer, workflow-agent, relay, bridge; at most 8
+    each), starting or stopping only the difference, and wait until they answer; kept for the next start."""
     if not service or not (count or "").isdigit():
-        raise Failure("usage: ./deploy.sh scale SERVICE N (SERVICE: mailer workflow-agent bridge)")
+        raise Failure(f"usage: ./deploy.sh scale SERVICE N (SERVICE: {' '.join(services.SCALABLE)})")
     _run_verb("scale", lambda stack: stack.scale(service, int(count)), [service, count])
 
 
@@ -192,13 +192,19 @@ def test_(pytest_args: tuple[str, ...]) -> None:
 @cli.command(context_settings=PASS_THROUGH)
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
 def chaos(args: tuple[str, ...]) -> None:
-    """The fault suite at N submissions per case (default 300), one line per case: chaos [N] [CASE...]."""
-    count, cases = 300, list(args)
+    """The fault suite at N submissions per case (default 300), one line per case: chaos [N] [CASE...].
+    chaos --cluster [N] [CASE...]: its cluster cases (default 100 each) on PostgreSQL, three brokers
+    and two of every stateless service."""
+    cases = list(args)
+    cluster = bool(cases) and cases[0] == "--cluster"
+    if cluster:
+        cases.pop(0)
+    count = 100 if cluster else 300
     if cases and cases[0].isdigit():
         count = int(cases.pop(0))
-    elif cases and cases[0].startswith("-"):
-        raise Failure("usage: ./deploy.sh chaos [N] [CASE...]")
-    sys.exit(runs.run_chaos(count, cases))
+    if any(case.startswith("-") for case in cases):
+        raise Failure("usage: ./deploy.sh chaos [--cluster] [N] [CASE...]")
+    sys.exit(runs.run_chaos(count, cases, cluster=cluster))
 
 
 @cli.command(context_settings=CONTEXT)

@@ -3,8 +3,8 @@ write into RUN_DIR/prometheus, so that it scrapes every process of this stack, e
 included, and evaluates the same alert rules as Compose's (deploy/prometheus/alerts.yml).
 
 Targets live in one file per job (file_sd), which Prometheus re-reads by itself: `scale` rewrites them
-and no restart is needed. A scaled replica N of a worker or the bridge serves its metrics on its
-service's port + 100 × N (METRICS_REPLICA, backend/config/settings/observability.py).
+and no restart is needed. A scaled replica N of a worker, the relay or the bridge serves its metrics on
+its service's port + 100 × N (METRICS_REPLICA, backend/config/settings/observability.py).
 """
 
 from __future__ import annotations
@@ -39,7 +39,8 @@ def targets(run_dir: Path, settings: dict[str, str]) -> dict[str, list[str]]:
     found = {}
     for job, setting in JOBS.items():
         port = int(settings[setting])
-        count = services.scale_of(run_dir, job) if job in services.SCALABLE else 1
+        # The API's replicas share its port, and each one's /metrics adds up all (config/gunicorn.py).
+        count = services.scale_of(run_dir, job) if job in services.SCALABLE and job != "api" else 1
         found[job] = [f"127.0.0.1:{port + REPLICA_STRIDE * n}" for n in range(count)] if port else []
     return found
 

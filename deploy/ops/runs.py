@@ -78,22 +78,29 @@ def run_tests(pytest_args: list[str]) -> int:
     return pytest_code or code
 
 
-def run_chaos(count: int, cases: list[str]) -> int:
+def run_chaos(count: int, cases: list[str], cluster: bool = False) -> int:
     install.check_tools()
-    install.ensure_apt("redis-server")
-    install.ensure_kafka()
-    install.ensure_npm(REPO_DIR / "deploy" / "smtp")
-    step(f"fault suite: {count} submissions at 30/s per case (its own servers on free ports)")
+    if cluster:
+        install.ensure_apt("postgresql")
+        install.install_all(build=True)  # the cluster is started as `start` starts it
+        step(
+            f"cluster fault suite: {count} submissions at 10/s per case on PostgreSQL, three brokers and "
+            "two of every stateless service (its own ports, run directory and data)"
+        )
+    else:
+        install.ensure_apt("redis-server")
+        install.ensure_kafka()
+        install.ensure_npm(REPO_DIR / "deploy" / "smtp")
+        step(f"fault suite: {count} submissions at 30/s per case (its own servers on free ports)")
+    module = "tests.cluster_faults" if cluster else "tests.faults"
     # It prints its own verdict.
-    return subprocess.run(
-        [VENV_BIN / "python", "-m", "tests.faults", "--count", str(count), *cases], cwd=REPO_DIR
-    ).returncode
+    return subprocess.run([VENV_BIN / "python", "-m", module, "--count", str(count), *cases], cwd=REPO_DIR).returncode
 
 
 class ThrowawayPostgres:
-    """A PostgreSQL cluster for the benchmark, in the system's temporary folder: the server runs as the
-    postgres user when we are root (initdb refuses root), and that user cannot reach a clone under a
-    home such as /root (mode 700)."""
+    """A PostgreSQL cluster for the benchmark and the cluster fault suite, in the system's temporary
+    folder: the server runs as the postgres user when we are root (initdb refuses root), and that user
+    cannot reach a clone under a home such as /root (mode 700)."""
 
     def __init__(self, port: int):
         install.ensure_apt("postgresql")
@@ -103,14 +110,14 @@ class ThrowawayPostgres:
         if not bins or not (bins[-1] / "initdb").exists():
             raise Failure("PostgreSQL's initdb not found under /usr/lib/postgresql")
         self.bin, self.port = bins[-1], port
-        self.dir = Path(tempfile.mkdtemp(prefix="intake-bench-pg.", dir=os.environ.get("TMPDIR")))
+        self.dir = Path(tempfile.mkdtemp(prefix="intake-pg.", dir=os.environ.get("TMPDIR")))
         self.as_user: list[str] = []
         if os.geteuid() == 0:
             shutil.chown(self.dir, "postgres")
             self.as_user = ["runuser", "-u", "postgres", "--"]
 
     def start(self) -> str:
-        step(f"a throwaway PostgreSQL for the benchmark in {self.dir}")
+        step(f"a throwaway PostgreSQL in {self.dir}")
         quiet("initdb", [*self.as_user, self.bin / "initdb", "-D", self.dir, "-A", "trust", "-U", "postgres"])
         # synchronous_commit=off: the durability of SQLite's synchronous=NORMAL (a power loss can lose
         # the last commits, a crash of a process cannot), so the two are compared on equal terms.

@@ -13,7 +13,7 @@ from ops.console import Failure
 
 INFRA = ("kafka", "redis", "smtp", "prometheus")
 APPS = ("crm", "api", "stream", "mailer", "workflow-agent", "relay", "bridge", "reconciler", "flower", "frontend")
-SCALABLE = ("mailer", "workflow-agent", "bridge")
+SCALABLE = ("api", "stream", "mailer", "workflow-agent", "relay", "bridge")
 ALL = INFRA + APPS
 SUPERVISOR_CONF = Path(__file__).resolve().parent.parent / "supervisord.conf"
 

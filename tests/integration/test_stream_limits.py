@@ -1,6 +1,6 @@
 """The stream's per-client limit holds against a client that names itself another address.
 
-The stream runs with the options of deploy/supervisord.conf's [program:stream], on its own port, with
+The stream runs as deploy/supervisord.conf's [program:stream] runs it, on its own port, with
 a limit of one live stream per client; a second stream from the same socket must be refused whatever
 X-Forwarded-For it sends (uvicorn would otherwise take that header from any loopback peer).
 """
@@ -18,20 +18,23 @@ pytestmark = pytest.mark.integration
 
 
 def supervisord_stream_options() -> list[str]:
-    """The uvicorn options of [program:stream] in deploy/supervisord.conf, without host and port."""
+    """The Python arguments of [program:stream] in deploy/supervisord.conf (its launcher), without
+    host and port."""
     config = configparser.RawConfigParser()
     config.read(REPO / "deploy" / "supervisord.conf")
     command = config["program:stream"]["command"]
-    options = command.split("/uvicorn ", 1)[1].split()
+    options = command.split("/python ", 1)[1].split()
     options = [word for word in options if not re.match(r"^%\(ENV_", word)]
-    return [word for word in options if word not in ("--host", "--port")]
+    options = [word for word in options if word not in ("--host", "--port")]
+    assert options == ["-m", "config.stream_server"], options
+    return options
 
 
 @pytest.fixture
 def limited_stream(stack):
     port = free_port()
     env = {**stack.env, "DJANGO_SETTINGS_MODULE": "config.settings.stream", "STREAM_MAX_PER_CLIENT": "1"}
-    cmd = [str(BIN / "uvicorn"), *supervisord_stream_options(), "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [str(BIN / "python"), *supervisord_stream_options(), "--host", "127.0.0.1", "--port", str(port)]
     name = f"stream-limited-{port}"
     stack.procs.start(name, cmd, env)
     url = f"http://127.0.0.1:{port}"

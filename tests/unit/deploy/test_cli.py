@@ -12,7 +12,7 @@ import pytest
 from ops import cli, install, local, runs
 from ops import settings as config
 from ops.console import Failure
-from ops.services import APPS, INFRA
+from ops.services import APPS, INFRA, SCALABLE
 
 from tests.servers import REPO, free_port
 
@@ -174,7 +174,7 @@ def test_start_installs_then_starts_the_infrastructure_the_database_and_the_apps
     mailer = json.loads((ops_env["run_dir"] / "prometheus" / "targets-mailer.json").read_text())
     assert mailer == [{"targets": ["127.0.0.1:9103", "127.0.0.1:9203"], "labels": {}}]  # both replicas
     apps = calls[2][1]
-    assert apps[:2] == ["app:crm", "app:api"] and "app:mailer-0" in apps and "app:mailer-1" in apps
+    assert apps[:2] == ["app:crm", "app:api-0"] and "app:mailer-0" in apps and "app:mailer-1" in apps
     assert "app:mailer-2" not in apps
     assert recorded[-1][0] == "healthy" and "mailer:2" in recorded[-1][1]
     assert "==> starting crm api stream mailer (2 processes)" in out
@@ -251,7 +251,7 @@ def test_status_shows_each_service_and_exits_by_their_health(capsys, ops_env, mo
     FakeSupervisor.initial_states = {
         **{f"infra:{name}": "RUNNING" for name in INFRA},
         **{f"app:{name}": "RUNNING" for name in APPS},
-        **{f"app:{name}-0": "RUNNING" for name in ("mailer", "workflow-agent", "bridge")},
+        **{f"app:{name}-0": "RUNNING" for name in SCALABLE},
     }
     (ops_env["run_dir"] / "scale").mkdir(parents=True)
     (ops_env["run_dir"] / "scale" / "bridge").write_text("2")
@@ -301,7 +301,8 @@ def test_stop_service_stops_every_declared_process_of_a_scaled_one(capsys, ops_e
 
 def test_scale_starts_and_stops_only_the_difference_and_remembers_it(capsys, ops_env):
     assert "usage: ./deploy.sh scale SERVICE N" in run(capsys, "scale", "mailer")[2]
-    assert "'api' cannot be scaled (these can: mailer workflow-agent bridge)" in run(capsys, "scale", "api", "2")[2]
+    refused = run(capsys, "scale", "reconciler", "2")[2]
+    assert "'reconciler' cannot be scaled (these can: api stream mailer workflow-agent relay bridge)" in refused
     assert "scale to 1 or more" in run(capsys, "scale", "mailer", "0")[2]
     assert "mailer runs at most 8 processes here" in run(capsys, "scale", "mailer", "9")[2]
     code, out, _ = run(capsys, "scale", "mailer", "3")
@@ -318,6 +319,21 @@ def test_scale_starts_and_stops_only_the_difference_and_remembers_it(capsys, ops
     assert supervisor().calls == [("start", ["app:mailer-1"])]
     targets = json.loads((ops_env["run_dir"] / "prometheus" / "targets-mailer.json").read_text())
     assert targets[0]["targets"] == ["127.0.0.1:9103", "127.0.0.1:9203"]  # Prometheus follows the scale
+
+
+def test_scaled_api_and_stream_share_their_port_and_relays_each_have_theirs(capsys, ops_env):
+    FakeSupervisor.up_at_start = True
+    FakeSupervisor.initial_states = {"app:api-0": "RUNNING", "app:relay-0": "RUNNING", "app:stream-0": "RUNNING"}
+    for service in ("api", "relay", "stream"):
+        code, out, err = run(capsys, "scale", service, "2")
+        assert code == 0, err
+        assert supervisor().calls == [("start", [f"app:{service}-1"])]
+        assert ops_env["recorded"][-1] == ("healthy", [f"{service}:2"])  # two processes must answer
+    folder = ops_env["run_dir"] / "prometheus"
+    api = json.loads((folder / "targets-api.json").read_text())[0]["targets"]
+    relay = json.loads((folder / "targets-relay.json").read_text())[0]["targets"]
+    assert api == [f"127.0.0.1:{os.environ['API_PORT']}"]  # one port: any replica reports all
+    assert relay == ["127.0.0.1:9101", "127.0.0.1:9201"]
 
 
 # --- logs, build, cleanup, kafka -----------------------------------------------------------------
@@ -406,11 +422,21 @@ def test_the_repository_s_shell_scripts_are_found_by_name_and_first_line():
 
 def test_chaos_passes_the_count_and_the_cases_to_the_fault_suite(capsys, monkeypatch):
     calls = []
-    monkeypatch.setattr(runs, "run_chaos", lambda count, cases: calls.append((count, cases)) or 0)
+    monkeypatch.setattr(
+        runs, "run_chaos", lambda count, cases, cluster=False: calls.append((count, cases, cluster)) or 0
+    )
     assert run(capsys, "chaos")[0] == 0
     assert run(capsys, "chaos", "50", "broker-kill", "crm-down-60s")[0] == 0
-    assert calls == [(300, []), (50, ["broker-kill", "crm-down-60s"])]
-    assert "usage: ./deploy.sh chaos [N] [CASE...]" in run(capsys, "chaos", "--fast")[2]
+    assert run(capsys, "chaos", "--cluster")[0] == 0
+    assert run(capsys, "chaos", "--cluster", "20", "leader-sigkill")[0] == 0
+    assert calls == [
+        (300, [], False),
+        (50, ["broker-kill", "crm-down-60s"], False),
+        (100, [], True),
+        (20, ["leader-sigkill"], True),
+    ]
+    assert "usage: ./deploy.sh chaos [--cluster] [N] [CASE...]" in run(capsys, "chaos", "--fast")[2]
+    assert "usage: ./deploy.sh chaos [--cluster] [N] [CASE...]" in run(capsys, "chaos", "10", "--cluster")[2]
 
 
 def test_bench_runs_on_its_own_ports_and_data_and_removes_them_after(capsys, ops_env, monkeypatch, tmp_path):

@@ -3,7 +3,9 @@
 import io
 import json
 import logging
+import os
 import runpy
+import subprocess
 from datetime import timedelta
 from types import SimpleNamespace
 
@@ -191,10 +193,14 @@ def test_gunicorn_writes_json_access_lines_without_the_query_string(gunicorn_set
 
 
 def test_gunicorn_forgets_earlier_runs_numbers_and_marks_exited_workers_dead(gunicorn_settings, tmp_path):
-    (tmp_path / "counter_1.db").write_bytes(b"")
-    (tmp_path / "gauge_livesum_2.db").write_bytes(b"")
+    gone = subprocess.Popen(["true"])
+    gone.wait()  # a process that has exited: its numbers are an earlier run's
+    (tmp_path / f"counter_{gone.pid}.db").write_bytes(b"")
+    (tmp_path / f"gauge_livesum_{gone.pid}.db").write_bytes(b"")
+    (tmp_path / f"counter_{os.getpid()}.db").write_bytes(b"")  # a live process: another API replica's worker
     gunicorn_settings.on_starting(None)
-    assert not list(tmp_path.glob("*.db"))
+    assert [path.name for path in tmp_path.glob("*.db")] == [f"counter_{os.getpid()}.db"]
+    (tmp_path / f"counter_{os.getpid()}.db").unlink()
     (tmp_path / "gauge_livesum_3.db").write_bytes(b"")
     (tmp_path / "counter_3.db").write_bytes(b"")
     gunicorn_settings.child_exit(None, SimpleNamespace(pid=3))

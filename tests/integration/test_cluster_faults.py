@@ -1,0 +1,81 @@
+"""Beyond one machine, in CI: `./deploy.sh start` with KAFKA_BROKERS=3, PostgreSQL and two of every
+stateless service gives a healthy cluster (replication factor 3, min.insync.replicas 2 on every topic,
+every client on the whole bootstrap list, two processes of each service answering), and a subset of
+the cluster fault cases (tests/cluster_faults.py) passes on it with the suite's rule: every accepted
+submission final, 0 lost, 0 duplicate emails, 0 duplicate leads. Each prints its line, with the
+longest pause between two completions, in the run's figures. `./deploy.sh chaos --cluster` runs all.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from ops.runs import ThrowawayPostgres
+
+from tests.cluster_faults import CASES, CI_CASES, RATE, SCALED, TOPIC, ClusterStack
+from tests.conftest import report_figure
+from tests.faults import run_case
+from tests.servers import free_port
+
+pytestmark = pytest.mark.integration
+
+COUNT = int(os.environ.get("CLUSTER_FAULT_COUNT", "60"))
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    postgres = ThrowawayPostgres(free_port())
+    try:
+        stack = ClusterStack(postgres.start()).start()
+        yield stack
+        stack.stop()
+    finally:
+        postgres.stop(keep=False)
+
+
+def status_rows(stack: ClusterStack) -> dict[str, str]:
+    """`status`'s service table: SERVICE → its PROCESS and HEALTH columns."""
+    lines = stack.deploy("status", timeout=120).stdout.splitlines()
+    rows = {}
+    for line in lines[1:]:
+        if not line.strip():
+            break
+        name, _, rest = line.partition(" ")
+        rows[name] = rest.strip()
+    return rows
+
+
+def test_the_cluster_starts_healthy_with_three_replicas_and_two_of_each_service(cluster):
+    assert "kafka (3 nodes" in cluster.started_output
+    brokers = cluster.admin().list_topics(timeout=5).brokers
+    every_node = [
+        f"127.0.0.1:{int(cluster.env['KAFKA_BOOTSTRAP_SERVERS'].rpartition(':')[2]) + 2 * n}" for n in range(3)
+    ]
+    assert sorted(f"{b.host}:{b.port}" for b in brokers.values()) == every_node
+    for topic, partitions in cluster.partitions().items():
+        assert all(len(replicas) == 3 for _, replicas, _ in partitions.values()), topic  # factor 3, Kafka's own too
+    configs = cluster.deploy(
+        "kafka", "configs", "--describe", "--entity-type", "topics", "--entity-name", TOPIC, timeout=120
+    )
+    assert "min.insync.replicas=2" in configs.stdout, configs.stdout + configs.stderr
+    service_env = (Path(cluster.env["RUN_DIR"]) / "service.env").read_text()
+    assert f"export KAFKA_BOOTSTRAP_SERVERS={','.join(every_node)}" in service_env
+    rows = status_rows(cluster)
+    for service in SCALED:
+        assert rows[service].startswith("RUNNING(2)") and " ok " in f" {rows[service]} ", rows[service]
+    assert "2 processes on the port" in rows["api"] and "2 processes on the port" in rows["stream"]
+    assert "2 heartbeats fresh" in rows["relay"]
+    assert "2 worker(s)" in rows["mailer"]
+    assert "postgresql" in cluster.env["DATABASE_URL"] or cluster.env["DATABASE_URL"].startswith("postgres")
+
+
+@pytest.mark.parametrize("name", CI_CASES)
+def test_cluster_fault_case(cluster, name):
+    outcome = run_case(cluster, CASES[name], count=COUNT, rate=RATE)
+    report_figure(("PASS " if outcome.passed else "FAIL cluster ") + outcome.line())
+    assert outcome.unfinished == 0, outcome.line()
+    assert outcome.refused == 0, outcome.line()  # two APIs: nothing the cluster does refuses a visitor
+    assert (outcome.missing_emails, outcome.duplicate_emails) == (0, 0), outcome.line()
+    assert (outcome.duplicate_leads, outcome.missing_leads) == (0, 0), outcome.line()
+    assert set(outcome.finals) == {"COMPLETED"}, outcome.line()
+    assert outcome.longest_pause is not None, outcome.line()
