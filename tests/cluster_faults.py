@@ -294,7 +294,10 @@ def relay_sigkill_holding_claims(stack: ClusterStack) -> str:
         "SELECT claim_token FROM outbox_outboxevent WHERE published_at IS NULL "
         "AND claimed_until > now() AND claim_token LIKE 'relay-%'"
     )
-    unpublished = "SELECT count(*) FROM outbox_outboxevent WHERE claim_token = %s AND published_at IS NULL"
+    unpublished = (
+        "SELECT count(*), string_agg(DISTINCT event_type, ', ') FROM outbox_outboxevent "
+        "WHERE claim_token = %s AND published_at IS NULL"
+    )
     deadline = time.monotonic() + 60
     with psycopg.connect(stack.env["DATABASE_URL"], autocommit=True) as db:
         while True:
@@ -304,7 +307,7 @@ def relay_sigkill_holding_claims(stack: ClusterStack) -> str:
             process = f"app:relay-{token.split('-')[1]}"  # relay-N-<random>
             pid = stack.pid(process)
             os.kill(pid, signal.SIGSTOP)
-            held = db.execute(unpublished, [token]).fetchone()[0]
+            held, types = db.execute(unpublished, [token]).fetchone()
             if held:
                 break
             os.kill(pid, signal.SIGCONT)  # it had published them already: try the next claim
@@ -312,7 +315,7 @@ def relay_sigkill_holding_claims(stack: ClusterStack) -> str:
                 raise TimeoutError("no relay caught holding its claim within 60 s")
     stack.kill(process)  # a stopped process dies of SIGKILL as a running one does
     stack.running_again(process, pid)
-    return f"{process.split(':')[1]} SIGKILLed holding {held} claimed, unpublished row(s)"
+    return f"{process.split(':')[1]} SIGKILLed holding {held} claimed, unpublished row(s) ({types})"
 
 
 def controller_voter_loss(stack: ClusterStack) -> str:

@@ -72,15 +72,21 @@ class Stack:
 
     # --- the verbs ---------------------------------------------------------------------------
 
+    def _ports(self) -> list[tuple[str, int, str]]:
+        """(service, port, the setting it comes from) of every port `start` binds: PORTS, and the
+        client and controller ports of a local cluster's other nodes."""
+        ports = [(name, int(self.settings[var]), var) for name, var in PORTS]
+        for n, (_, broker, controller) in enumerate(kafka_nodes(self.settings)):
+            if n:
+                ports += [
+                    (f"kafka-{n}", broker, f"node {n} of KAFKA_BROKERS"),
+                    (f"kafka-{n}", controller, f"node {n} of KAFKA_BROKERS"),
+                ]
+        return ports
+
     def check_ports(self) -> None:
         taken = []
-        peers = [
-            (f"kafka-{n}", port, f"node {n} of KAFKA_BROKERS")
-            for n, (_, broker, controller) in enumerate(kafka_nodes(self.settings))
-            if n
-            for port in (broker, controller)
-        ]
-        for name, port, var in [(name, int(self.settings[var]), var) for name, var in PORTS] + peers:
+        for name, port, var in self._ports():
             with socket.socket() as probe:
                 probe.settimeout(1)
                 if probe.connect_ex(("127.0.0.1", port)) == 0:
