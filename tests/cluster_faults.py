@@ -284,15 +284,15 @@ def bridge_sigkill_in_rebalance(stack: ClusterStack) -> str:
 
 
 def relay_sigkill_holding_claims(stack: ClusterStack) -> str:
-    """SIGKILL a relay while it holds claimed, unpublished outbox rows, the other relay going on: its
-    rows wait out their claim (OUTBOX_CLAIM_SECONDS) and the other publishes them. The relay whose
-    claim is seen is frozen first (SIGSTOP) and killed only if its rows are still unpublished then,
-    so that the kill is known to land on held claims."""
+    """SIGKILL a relay while it holds claimed, unpublished outbox rows (a ContactFormSubmitted among
+    them), the other relay going on: its rows wait out their claim (OUTBOX_CLAIM_SECONDS) and the
+    other publishes them. The relay whose claim is seen is frozen first (SIGSTOP) and killed only if
+    its rows are still unpublished then, so that the kill is known to land on held claims."""
     import psycopg
 
-    claims = (
-        "SELECT claim_token FROM outbox_outboxevent WHERE published_at IS NULL "
-        "AND claimed_until > now() AND claim_token LIKE 'relay-%'"
+    claims = (  # a submission's first event: its whole pipeline waits on the claim
+        "SELECT claim_token FROM outbox_outboxevent WHERE published_at IS NULL AND claimed_until > now() "
+        "AND claim_token LIKE 'relay-%' AND event_type = 'ContactFormSubmitted'"
     )
     unpublished = (
         "SELECT count(*), string_agg(DISTINCT event_type, ', ') FROM outbox_outboxevent "
