@@ -8,6 +8,7 @@ command line has no such option, and its --fd takes a socket as a Unix one; henc
 """
 
 import argparse
+import asyncio
 import socket
 
 import uvicorn
@@ -30,12 +31,26 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     config = uvicorn.Config(
         "config.asgi:application",
-        access_log=False,  # the stream logs what it does itself; a line per viewer would drown it
+        # No access_log=False: common/logs.py gives uvicorn.access its handler (a JSON line per
+        # request, the access token left out), and uvicorn logs whenever that logger has one.
         proxy_headers=False,  # the per-address limit counts the peer, never a header it could forge
         timeout_graceful_shutdown=5,
         lifespan="off",
     )
-    uvicorn.Server(config).run(sockets=[listening_socket(args.host, args.port)])
+    sock = listening_socket(args.host, args.port)
+    with asyncio.Runner(loop_factory=config.get_loop_factory()) as runner:  # the loop uvicorn would pick
+        runner.run(serve(uvicorn.Server(config), sock))
+
+
+async def serve(server: uvicorn.Server, sock: socket.socket) -> None:
+    """Subscribe to the wake-up channel as the process starts, then serve. Left to the first request,
+    a replica that no request has reached yet would not be listening: its health check, which any of
+    the replicas behind the shared port may answer, would say so at random."""
+    from config.asgi import application  # noqa: F401 (Django set up: settings and apps ready)
+    from pipeline.stream_hub import get_hub
+
+    get_hub().ensure_listening()
+    await server.serve(sockets=[sock])
 
 
 if __name__ == "__main__":

@@ -412,7 +412,7 @@ def test_scale_runs_worker_and_bridge_processes_that_work_and_logs_follow_a_subm
     )
     assert len(lines) == in_files >= 1
     assert all(correlation_id in line for line in lines)
-    assert "api" in {line.split(" | ", 1)[0] for line in lines}  # its access line names the submission
+    assert "api-0" in {line.split(" | ", 1)[0] for line in lines}  # its access line names the submission
     stamps = [stamp for stamp in map(first_time_stamp, lines) if stamp]
     assert stamps == sorted(stamps)
     missing = deploy(env, "logs", "--grep", "no-such-text-in-any-log")

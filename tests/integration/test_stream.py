@@ -190,3 +190,25 @@ def test_idle_viewers_cost_the_stream_little_cpu_because_nothing_polls(stack):
     assert extra == 0  # nothing changed, so nothing was sent again
     assert threads < 20  # the event loop and a few reading threads, not a thread per viewer
     wait_until(lambda: stream_health(stack)["viewers"] == 0, what="the viewers to be forgotten")
+
+
+def test_a_second_stream_process_shares_the_port_and_listens_before_any_request_reaches_it(stack):
+    """`./deploy.sh scale stream 2`: the replicas share STREAM_PORT, and each subscribes to the wake-up
+    channel as it starts. No request has to reach it first (behind a shared port, nobody chooses which
+    process a request reaches), so Redis counts one more subscriber with no request made."""
+    channel = "outbox:wakeup"  # config/settings/kafka.py
+    client = stack.redis()
+    before = client.pubsub_numsub(channel)[0][1]
+    cmd = [str(BIN / "python"), "-m", "config.stream_server", "--host", "127.0.0.1"]
+    env = {**stack.env, "DJANGO_SETTINGS_MODULE": "config.settings.stream"}
+    stack.procs.start("stream-replica", [*cmd, "--port", str(stack.ports["stream"])], env)
+    try:
+        wait_until(
+            lambda: client.pubsub_numsub(channel)[0][1] == before + 1,
+            timeout=60,
+            what="the second stream process subscribed",
+        )
+        # Both answer on the one port, each hearing the channel.
+        assert all(requests.get(f"{stack.stream}/health", timeout=5).json()["subscribed"] for _ in range(20))
+    finally:
+        stack.procs.stop("stream-replica")
