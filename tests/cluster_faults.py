@@ -318,6 +318,17 @@ def relay_sigkill_holding_claims(stack: ClusterStack) -> str:
     return f"{process.split(':')[1]} SIGKILLed holding {held} claimed, unpublished row(s) ({types})"
 
 
+def api_replica_sigkill(stack: ClusterStack) -> str:
+    """SIGKILL one of the two API replicas whole (gunicorn's master and its workers, its process
+    group), as a crashed machine loses it: the kernel hands new connections to the other replica on
+    the shared port; a request that was in flight on the dead one fails; supervisord restarts it."""
+    pid = stack.pid("app:api-0")
+    os.killpg(pid, signal.SIGKILL)
+    wait_until(lambda: not _alive(pid), timeout=10, what="api-0 gone")
+    stack.running_again("app:api-0", pid)
+    return "api-0 (master and workers) SIGKILLed; supervisord restarted it"
+
+
 def controller_voter_loss(stack: ClusterStack) -> str:
     """SIGKILL the active KRaft controller (the quorum's leader, also a broker here): the two voters
     left elect another; supervisord restarts the node, which rejoins the quorum and catches up."""
@@ -344,6 +355,8 @@ CASES = {
         Case("bridge-rebalance-sigkill", bridge_sigkill_in_rebalance),
         Case("relay-sigkill-claims", relay_sigkill_holding_claims),
         Case("controller-loss", controller_voter_loss),
+        # Only what was in flight on the dead replica may fail: half a second of load.
+        Case("api-replica-sigkill", api_replica_sigkill, refusal_allowed_seconds=0.5),
     )
 }
 CI_CASES = ("leader-sigkill", "bridge-rebalance-sigkill", "relay-sigkill-claims")
