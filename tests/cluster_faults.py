@@ -24,6 +24,7 @@ from confluent_kafka import Consumer, TopicPartition
 from confluent_kafka.admin import AdminClient
 from ops.runs import ThrowawayPostgres
 from ops.supervisor import Supervisor
+from ops.supervisor import _alive as alive  # the stack's own test: gone, or a zombie
 
 from common.kafka import KafkaAuth, client_config
 from tests.faults import FAULT_ENV, Case, run_case
@@ -181,9 +182,12 @@ class ClusterStack:
             consumer.close()
         return max(ends, key=ends.get)
 
+    def group(self):
+        """The bridges' consumer group as the coordinator describes it (state, members)."""
+        return self.admin().describe_consumer_groups([GROUP], request_timeout=5)[GROUP].result(timeout=10)
+
     def group_state(self) -> str:
-        described = self.admin().describe_consumer_groups([GROUP], request_timeout=5)[GROUP].result(timeout=10)
-        return described.state.name
+        return self.group().state.name
 
     # --- processes --------------------------------------------------------------------------
 
@@ -199,7 +203,7 @@ class ClusterStack:
         """SIGKILL a process, as a crash would; supervisord starts it again by itself."""
         pid = self.pid(process)
         os.kill(pid, signal.SIGKILL)
-        wait_until(lambda: not _alive(pid), timeout=10, what=f"{process} gone")
+        wait_until(lambda: not alive(pid), timeout=10, what=f"{process} gone")
 
     def running_again(self, process: str, old_pid: int | None = None) -> None:
         wait_until(
@@ -211,14 +215,6 @@ class ClusterStack:
             interval=0.2,
             what=f"{process} running again",
         )
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 # --- the faults ------------------------------------------------------------------------------------
@@ -257,7 +253,7 @@ def rolling_restart(stack: ClusterStack) -> str:
 
 def group_members(stack: ClusterStack) -> int | None:
     """How many bridges the group has, once it is stable (None while it rebalances)."""
-    described = stack.admin().describe_consumer_groups([GROUP], request_timeout=5)[GROUP].result(timeout=10)
+    described = stack.group()
     return len(described.members) if described.state.name == "STABLE" else None
 
 
@@ -324,7 +320,7 @@ def api_replica_sigkill(stack: ClusterStack) -> str:
     the shared port; a request that was in flight on the dead one fails; supervisord restarts it."""
     pid = stack.pid("app:api-0")
     os.killpg(pid, signal.SIGKILL)
-    wait_until(lambda: not _alive(pid), timeout=10, what="api-0 gone")
+    wait_until(lambda: not alive(pid), timeout=10, what="api-0 gone")
     stack.running_again("app:api-0", pid)
     return "api-0 (master and workers) SIGKILLed; supervisord restarted it"
 
