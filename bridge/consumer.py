@@ -92,7 +92,9 @@ class Bridge:
                 },
             )
         )
-        self.dead_letters = DeadLetters(Producer(config.kafka(acks="all")))
+        self.dead_letters = DeadLetters(
+            Producer(config.kafka(acks="all", **{"client.id": "bridge-dlq", "logger": logger}))  # logs: see run_forever
+        )
         self.celery = make_celery(config)
         self.redis = redis.Redis.from_url(config.redis_url, socket_timeout=5)
         self.stopping = threading.Event()
@@ -251,7 +253,9 @@ class Bridge:
         logger.info("bridge started: %s, group %s", self.config.topic, self.config.group_id)
         try:
             while not self.stopping.is_set():
-                self.heartbeat()
+                if self.health.beat_due():
+                    self.heartbeat()
+                self.dead_letters.producer.poll(0)  # serves its librdkafka log lines (and any late report)
                 self.measure_lag()
                 try:
                     self.run_once()

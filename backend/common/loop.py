@@ -12,9 +12,11 @@ from typing import Protocol
 class FailureClock:
     """Since when every attempt has failed (None while the loop makes progress), and the last error."""
 
-    def __init__(self):
+    def __init__(self, *, beat_every: float = 1.0):
         self.failing_since: float | None = None
         self.last_error = ""
+        self.beat_every = beat_every
+        self.beaten: tuple[float, float | None] | None = None  # (monotonic time, failing_since) of the last beat
 
     def note(self, *, ok: bool, error: str = "") -> None:
         if ok:
@@ -25,7 +27,18 @@ class FailureClock:
 
     def beat(self, **extra) -> dict:
         """The heartbeat's value: {"at", "failing_since", "error", ...extra}."""
+        self.beaten = (time.monotonic(), self.failing_since)
         return {"at": time.time(), "failing_since": self.failing_since, "error": self.last_error, **extra}
+
+    def beat_due(self, *, now: float | None = None) -> bool:
+        """Whether a loop should write its heartbeat now: none written yet, `beat_every` seconds since
+        the last, or the loop started or stopped failing since. A busy loop passes tens of times a
+        second; a Redis write on each pass bought nothing a reader (a TTL of seconds) could see."""
+        if self.beaten is None:
+            return True
+        at, failing_since = self.beaten
+        now = time.monotonic() if now is None else now
+        return now - at >= self.beat_every or failing_since != self.failing_since
 
 
 def stuck_for(beat: dict, *, now: float, limit: float) -> float | None:

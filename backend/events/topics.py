@@ -1,7 +1,11 @@
 """The Kafka topics of the event stream and their explicit creation (never auto-creation)."""
 
+import logging
+
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic
+
+logger = logging.getLogger(__name__)
 
 # How long a record stays: retention (KAFKA_RETENTION_HOURS), counted once its segment is closed,
 # which happens after at most a day. Without segment.ms a quiet topic's segment stays open for
@@ -50,7 +54,23 @@ def ensure_topics(
     every one of them the retention and `min_insync` (the replicas a write needs before an `acks=all`
     producer is told it is stored); the partitions of an existing topic are left alone. `client`:
     confluent-kafka's settings (bootstrap.servers, and how to sign in)."""
-    admin = AdminClient(client)
+    # librdkafka's own lines go to this module's logger (the service's log format, not raw stderr),
+    # served by the poll on the way out.
+    admin = AdminClient({**client, "logger": logger})
+    try:
+        _ensure(admin, topics, replication, min_insync, retention_hours, timeout)
+    finally:
+        admin.poll(0)
+
+
+def _ensure(
+    admin: AdminClient,
+    topics: dict[str, int],
+    replication: int,
+    min_insync: int,
+    retention_hours: float,
+    timeout: float,
+) -> None:
     configs = retention_configs(retention_hours) | {"min.insync.replicas": str(min_insync)}
     existing = admin.list_topics(timeout=timeout).topics
     wanted = [

@@ -273,7 +273,8 @@ class Relay:
         pubsub.subscribe(settings.OUTBOX_WAKEUP_CHANNEL)
         logger.info("relay started: topic %s on %s", settings.KAFKA_TOPIC, settings.KAFKA_BOOTSTRAP_SERVERS)
         while not self.stopping.is_set():
-            self.heartbeat()
+            if self.health.beat_due():
+                self.heartbeat()
             close_old_connections()
             try:
                 if not self.topics_ready:

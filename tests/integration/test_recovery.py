@@ -1,6 +1,7 @@
 """Apache Kafka keeps what it acknowledged: a broker that is stopped or killed loses no record, no
 committed offset and no submission, and the pipeline goes on by itself when it is back."""
 
+import re
 import threading
 import time
 import uuid
@@ -49,6 +50,11 @@ def test_submission_accepted_while_the_broker_is_down_completes_once_it_is_back(
     stack.start_kafka()
     assert final_state(stack, created["id"], timeout=90)["status"] == "COMPLETED"
     assert len(emails_to(stack, email)) == 1 and len(crm_leads(stack, created["id"])) == 1
+    # Every Kafka client in the bridge, the dead-letter producer as well, logged the outage in the
+    # log's own format: no raw librdkafka line ("%3|1700000000.123|FAIL|...") on stderr.
+    bridge_log = stack.procs.log("bridge").splitlines()
+    assert not [line for line in bridge_log if re.match(r"%\d\|", line)]
+    assert [line for line in bridge_log if line.startswith("{") and "[bridge-dlq#producer" in line]
 
 
 def test_a_killed_broker_keeps_every_record_and_the_bridges_committed_offsets(stack):
