@@ -155,6 +155,13 @@ def test_every_long_running_service_has_a_healthcheck(service):
     assert SERVICES[service]["healthcheck"]["test"]
 
 
+def test_the_stream_runs_the_same_launcher_as_in_local_mode():
+    """config/stream_server.py: no proxy headers, subscribed to Redis as it starts, a log line per request."""
+    command = SERVICES["stream"]["command"]
+    assert command[:3] == ["python", "-m", "config.stream_server"], command
+    assert command[command.index("--host") + 1 :] == ["0.0.0.0", "--port", "5001"]
+
+
 def test_migrate_is_a_one_shot_that_the_others_wait_for():
     assert SERVICES["migrate"]["restart"] == "no"
     assert SERVICES["api"]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}
