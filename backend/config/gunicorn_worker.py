@@ -12,6 +12,9 @@ slow client costs a buffer, not a thread. A request that has not fully arrived a
 API_REQUEST_TIMEOUT seconds is dropped. A chunked body, or one larger than the limit,
 goes to a thread when its head is in (Django answers 413 to the latter). Behind nginx, as in
 Compose, nginx buffers first anyway; this holds where the API faces clients itself.
+
+A stopping worker also closes its listening sockets at once (stop_listening), so that a replica on
+the same port takes the new connections while this one finishes its requests.
 """
 
 import os
@@ -55,6 +58,25 @@ class BufferedRequestWorker(ThreadWorker):
         self.body_limit = body_limit()
         self.arriving: dict[object, float] = {}  # connection → deadline, while its request arrives
         super().init_process()
+
+    def set_accept_enabled(self, enabled):
+        super().set_accept_enabled(enabled)
+        if not enabled and not self.alive:
+            self.stop_listening()
+
+    def stop_listening(self) -> None:
+        """On the way out, before the in-flight requests finish: take in what waits in the listening
+        sockets' queues, then close them. While this process holds a listening socket the kernel goes
+        on queueing new connections on it that nobody accepts, and resets them when it exits; closed,
+        the socket leaves the port's SO_REUSEPORT group, and new connections go to the replicas that
+        stay (`./deploy.sh restart-service api` with two)."""
+        for listener in self.sockets:
+            while True:
+                waiting = self.nr_conns
+                self.accept(listener)  # served as any other (the grace period waits for them)
+                if self.nr_conns == waiting:
+                    break
+            listener.close()
 
     def enqueue_req(self, conn):
         """Called on the event loop for a new connection, or a kept-alive one that became readable."""

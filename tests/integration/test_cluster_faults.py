@@ -7,9 +7,11 @@ longest pause between two completions, in the run's figures. `./deploy.sh chaos 
 """
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
+import requests
 from ops.runs import ThrowawayPostgres
 
 from tests.cluster_faults import CASES, CI_CASES, RATE, SCALED, TOPIC, ClusterStack
@@ -72,6 +74,37 @@ def test_the_cluster_starts_healthy_with_three_replicas_and_two_of_each_service(
     assert "2 heartbeats fresh" in rows["relay"]
     assert "2 worker(s)" in rows["mailer"]
     assert "postgresql" in cluster.env["DATABASE_URL"] or cluster.env["DATABASE_URL"].startswith("postgres")
+
+
+def test_restarting_two_apis_keeps_their_port_answering(cluster):
+    """`restart-service api` takes one replica at a time: every new connection meanwhile is served."""
+    before = {process: cluster.pid(process) for process in ("app:api-0", "app:api-1")}
+    answered, failed = [], []
+    done = threading.Event()
+
+    def probe() -> None:
+        with requests.Session() as session:
+            session.headers["Connection"] = "close"  # a new connection each time: the kernel picks a replica
+            while not done.is_set():
+                try:
+                    response = session.get(f"{cluster.api}/health", timeout=10)
+                    (answered if response.status_code == 200 else failed).append(response.status_code)
+                except requests.RequestException as exc:
+                    failed.append(f"{type(exc).__name__}: {exc}")
+                done.wait(0.02)  # pacing: about 50 new connections a second
+
+    prober = threading.Thread(target=probe)
+    prober.start()
+    try:
+        restarted = cluster.deploy("restart-service", "api", timeout=300)
+    finally:
+        done.set()
+        prober.join()
+    report_figure(f"restart-service api with two replicas: {len(answered)} requests answered, {len(failed)} failed")
+    assert restarted.returncode == 0, restarted.stdout + restarted.stderr
+    assert "restarting api (2 processes, one at a time)" in restarted.stdout
+    assert all(cluster.pid(process) != pid for process, pid in before.items())  # both were restarted
+    assert failed == [] and len(answered) >= 20, failed[:5]
 
 
 @pytest.mark.parametrize("name", CI_CASES)

@@ -285,9 +285,15 @@ def test_restart_service_restarts_every_process_of_a_service_and_waits_for_it(ca
     code, out, _ = run(capsys, "restart-service", "workflow-agent")
     assert code == 0
     processes = ["app:workflow-agent-0", "app:workflow-agent-1"]
-    assert supervisor().calls == [("stop", processes), ("start", processes)]
-    assert "==> restarting workflow-agent (2 processes)" in out and "==> workflow-agent healthy" in out
-    assert ops_env["recorded"][-1] == ("healthy", ["workflow-agent:2"])
+    # One at a time, the service healthy (both processes) before the next goes.
+    assert supervisor().calls == [
+        ("stop", processes[:1]),
+        ("start", processes[:1]),
+        ("stop", processes[1:]),
+        ("start", processes[1:]),
+    ]
+    assert "==> restarting workflow-agent (2 processes, one at a time)" in out and "==> workflow-agent healthy" in out
+    assert ops_env["recorded"][-2:] == [("healthy", ["workflow-agent:2"])] * 2
     assert (ops_env["run_dir"] / "service.env").is_file()  # an edited .env applies to the restarted one
 
 
