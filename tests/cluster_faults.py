@@ -29,13 +29,11 @@ from ops.supervisor import _alive as alive  # the stack's own test: gone, or a z
 from common.kafka import KafkaAuth, client_config
 from tests.faults import FAULT_ENV, Case, run_case
 from tests.servers import (
-    METRICS_PORTS,
-    PORT_VARS,
     REPO,
-    TEST_KAFKA_HEAP,
     completion_times,
     free_block,
     free_port,
+    own_deploy_env,
     wait_until,
 )
 
@@ -52,38 +50,22 @@ class ClusterStack:
 
     def __init__(self, database_url: str):
         self.tmp = Path(tempfile.mkdtemp(prefix="intake-cluster-"))
-        (self.tmp / "settings.env").write_text("# the settings file of the cluster fault suite (ENV_FILE)\n")
         base = free_block(6)  # node N: base + 2N, its controller base + 2N + 1
-        ports = {name: free_port() for name in PORT_VARS}
-        inherited = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("DJANGO_", "CELERY_", "KAFKA_", "CRM_", "METRICS_"))
-        }
-        self.env = {
-            **inherited,
-            **{name: str(port) for name, port in ports.items()},
-            **{variable: str(free_port()) for variable in METRICS_PORTS.values()},
-            "ENV_FILE": str(self.tmp / "settings.env"),
-            "DEPLOY_MODE": "local",
-            "RUN_DIR": str(self.tmp / "run"),
-            "DATABASE_URL": database_url,
-            "CRM_DATABASE_URL": f"sqlite:///{self.tmp / 'crm.sqlite3'}",
-            "DJANGO_SECRET_KEY": "cluster-faults",
-            "KAFKA_BROKERS": "3",
-            "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{base}",
-            "KAFKA_CONTROLLER_PORT": str(base + 1),
-            "KAFKA_DATA_DIR": str(self.tmp / "kafka"),
-            "KAFKA_HEAP_OPTS": TEST_KAFKA_HEAP,
-            "API_PUBLIC_URL": f"http://127.0.0.1:{ports['API_PORT']}",
-            "API_WORKERS": "1",  # two replicas: the two workers of one default API
-            "SUBMISSION_RATE_LIMIT": "100000/minute",  # one client sends every submission
-            "CONFIRMATIONS_PER_RECIPIENT": "100000",
+        self.env = own_deploy_env(
+            self.tmp,
+            kafka_port=base,
+            controller_port=base + 1,
+            DATABASE_URL=database_url,
+            DJANGO_SECRET_KEY="cluster-faults",
+            KAFKA_BROKERS="3",
+            API_WORKERS="1",  # two replicas: the two workers of one default API
+            SUBMISSION_RATE_LIMIT="100000/minute",  # one client sends every submission
+            CONFIRMATIONS_PER_RECIPIENT="100000",
             # A bridge that leaves (a static member sends no LeaveGroup) gives its partitions back after
             # this: Kafka's default before 3.0, instead of 45 s, so that one case does not hold the next.
-            "KAFKA_SESSION_TIMEOUT_MS": "10000",
+            KAFKA_SESSION_TIMEOUT_MS="10000",
             **FAULT_ENV,
-        }
+        )
         self.supervisor = Supervisor(
             Path(self.env["RUN_DIR"]), REPO / "deploy" / "supervisord.conf", REPO / ".venv" / "bin"
         )

@@ -142,6 +142,33 @@ def free_block(size: int) -> int:
     raise RuntimeError("no block of free ports")
 
 
+def own_deploy_env(tmp: Path, *, kafka_port: int, controller_port: int, **settings: str) -> dict[str, str]:
+    """The environment of a `./deploy.sh` of its own, as a second stack on this machine needs: free
+    ports (the metrics ones too, so that a stack left running elsewhere never answers this one's
+    Prometheus), its settings file, run directory and data under `tmp`, none of the pipeline's
+    settings from the caller's environment; then `settings`."""
+    (tmp / "settings.env").write_text("# this stack's settings file (ENV_FILE)\n")
+    ports = {name: free_port() for name in PORT_VARS}
+    pipeline_settings = ("DJANGO_", "CELERY_", "KAFKA_", "CRM_", "METRICS_")
+    return {
+        **{name: value for name, value in os.environ.items() if not name.startswith(pipeline_settings)},
+        **{name: str(port) for name, port in ports.items()},
+        **{variable: str(free_port()) for variable in METRICS_PORTS.values()},
+        "ENV_FILE": str(tmp / "settings.env"),
+        "DEPLOY_MODE": "local",
+        "RUN_DIR": str(tmp / "run"),
+        "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
+        "CRM_DATABASE_URL": f"sqlite:///{tmp / 'crm.sqlite3'}",
+        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka_port}",
+        "KAFKA_CONTROLLER_PORT": str(controller_port),
+        "KAFKA_DATA_DIR": str(tmp / "kafka"),
+        "KAFKA_HEAP_OPTS": TEST_KAFKA_HEAP,
+        "API_PUBLIC_URL": f"http://127.0.0.1:{ports['API_PORT']}",
+        "API_WORKERS": "1",
+        **settings,
+    }
+
+
 def completion_times(database_url: str, submission_ids: set[str]) -> dict[str, float]:
     """When the workflow of each of `submission_ids` finished (its saga run's finished_at, Unix
     seconds), read from the pipeline's database (SQLite or PostgreSQL); keyed by submission id."""

@@ -17,7 +17,13 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient
 
 from common.kafka import KafkaAuth, client_config
-from tests.servers import METRICS_PORTS, PORT_VARS, REPO, TEST_KAFKA_HEAP, free_port, port_open, wait_until
+from tests.servers import (
+    REPO,
+    free_port,
+    own_deploy_env,
+    port_open,
+    wait_until,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -25,32 +31,15 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def deploy_env():
     tmp = Path(tempfile.mkdtemp(prefix="intake-deploy-"))
-    (tmp / "settings.env").write_text("# the settings file of this test (ENV_FILE)\n")
-    ports = {name: free_port() for name in PORT_VARS}
-    kafka, controller = free_port(), free_port()
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CELERY_", "KAFKA_", "CRM_"))}
-    env = {
-        **inherited,
-        **{name: str(port) for name, port in ports.items()},
-        # The metrics ports too: a stack left running elsewhere (a developer's, another test's) must
-        # not answer this one's Prometheus.
-        **{variable: str(free_port()) for variable in METRICS_PORTS.values()},
-        "ENV_FILE": str(tmp / "settings.env"),
-        "DEPLOY_MODE": "local",
-        "RUN_DIR": str(tmp / "run"),
-        "DATABASE_URL": f"sqlite:///{tmp / 'db.sqlite3'}",
-        "CRM_DATABASE_URL": f"sqlite:///{tmp / 'crm.sqlite3'}",
-        "DJANGO_SECRET_KEY": "deploy-test",
-        "DJANGO_SETTINGS_MODULE": "config.settings.base",
-        "KAFKA_BOOTSTRAP_SERVERS": f"127.0.0.1:{kafka}",
-        "KAFKA_CONTROLLER_PORT": str(controller),
-        "KAFKA_DATA_DIR": str(tmp / "kafka"),
-        "KAFKA_HEAP_OPTS": TEST_KAFKA_HEAP,
-        "API_PUBLIC_URL": f"http://127.0.0.1:{ports['API_PORT']}",
-        "MAILER_CONCURRENCY": "4",
-        "WORKFLOW_CONCURRENCY": "4",
-        "API_WORKERS": "1",
-    }
+    env = own_deploy_env(
+        tmp,
+        kafka_port=free_port(),
+        controller_port=free_port(),
+        DJANGO_SECRET_KEY="deploy-test",
+        DJANGO_SETTINGS_MODULE="config.settings.base",
+        MAILER_CONCURRENCY="4",
+        WORKFLOW_CONCURRENCY="4",
+    )
     yield env
     subprocess.run(["./deploy.sh", "stop"], cwd=REPO, env=env, capture_output=True, timeout=120)
 
@@ -397,7 +386,7 @@ def test_scale_runs_worker_and_bridge_processes_that_work_and_logs_follow_a_subm
 
     restarted = deploy(env, "restart-service", "workflow-agent")
     assert restarted.returncode == 0, restarted.stdout + restarted.stderr
-    assert "restarting workflow-agent (2 processes)" in restarted.stdout
+    assert "restarting workflow-agent (2 processes, one at a time)" in restarted.stdout
     mailer_logs = deploy(env, "logs", "mailer", "--no-follow")
     assert mailer_logs.returncode == 0
     assert "mailer-0.log <==" in mailer_logs.stdout and "mailer-1.log <==" in mailer_logs.stdout
