@@ -50,11 +50,11 @@ def test_submission_accepted_while_the_broker_is_down_completes_once_it_is_back(
     stack.start_kafka()
     assert final_state(stack, created["id"], timeout=90)["status"] == "COMPLETED"
     assert len(emails_to(stack, email)) == 1 and len(crm_leads(stack, created["id"])) == 1
-    # Every Kafka client in the bridge, the dead-letter producer as well, logged the outage in the
-    # log's own format: no raw librdkafka line ("%3|1700000000.123|FAIL|...") on stderr.
+    # Every Kafka client in the bridge logged the outage in the log's own format: no raw librdkafka
+    # line ("%3|1700000000.123|FAIL|...") on stderr. (Whether the idle dead-letter producer tries a
+    # connection during the outage is librdkafka's choice: tests/unit/bridge/test_client_logs.py.)
     bridge_log = stack.procs.log("bridge").splitlines()
     assert not [line for line in bridge_log if re.match(r"%\d\|", line)]
-    assert [line for line in bridge_log if line.startswith("{") and "[bridge-dlq#producer" in line]
 
 
 def test_a_killed_broker_keeps_every_record_and_the_bridges_committed_offsets(stack):
