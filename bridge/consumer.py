@@ -93,7 +93,7 @@ class Bridge:
             )
         )
         self.dead_letters = DeadLetters(
-            Producer(config.kafka(acks="all", **{"client.id": "bridge-dlq", "logger": logger}))  # logs: see run_forever
+            Producer(config.kafka(acks="all", **{"client.id": "bridge-dlq", "logger": logger}))  # served by serve()
         )
         self.celery = make_celery(config)
         self.redis = redis.Redis.from_url(config.redis_url, socket_timeout=5)
@@ -255,7 +255,7 @@ class Bridge:
             while not self.stopping.is_set():
                 if self.health.beat_due():
                     self.heartbeat()
-                self.dead_letters.producer.poll(0)  # serves its librdkafka log lines (and any late report)
+                self.dead_letters.serve()
                 self.measure_lag()
                 try:
                     self.run_once()

@@ -22,6 +22,11 @@ class DeadLetters:
     def __init__(self, producer: Producer):
         self.producer = producer
 
+    def serve(self) -> None:
+        """Hand the producer's queued librdkafka log lines to the logger (it has one: see Bridge); the
+        bridge calls this on each pass, since parking, which flushes, is rare."""
+        self.producer.poll(0)
+
     def park(self, msg: Message, reason: str) -> None:
         """Copy the record to the DLQ with where it came from and why; wait until Kafka has it."""
         headers = [

@@ -51,6 +51,7 @@ class ClusterStack:
     def __init__(self, database_url: str):
         self.tmp = Path(tempfile.mkdtemp(prefix="intake-cluster-"))
         base = free_block(6)  # node N: base + 2N, its controller base + 2N + 1
+        # API_WORKERS stays own_deploy_env's 1: two replicas are the two workers of one default API.
         self.env = own_deploy_env(
             self.tmp,
             kafka_port=base,
@@ -58,7 +59,6 @@ class ClusterStack:
             DATABASE_URL=database_url,
             DJANGO_SECRET_KEY="cluster-faults",
             KAFKA_BROKERS="3",
-            API_WORKERS="1",  # two replicas: the two workers of one default API
             SUBMISSION_RATE_LIMIT="100000/minute",  # one client sends every submission
             CONFIRMATIONS_PER_RECIPIENT="100000",
             # A bridge that leaves (a static member sends no LeaveGroup) gives its partitions back after

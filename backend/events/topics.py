@@ -58,40 +58,31 @@ def ensure_topics(
     # served by the poll on the way out.
     admin = AdminClient({**client, "logger": logger})
     try:
-        _ensure(admin, topics, replication, min_insync, retention_hours, timeout)
+        configs = retention_configs(retention_hours) | {"min.insync.replicas": str(min_insync)}
+        existing = admin.list_topics(timeout=timeout).topics
+        wanted = [
+            NewTopic(name, num_partitions=count, replication_factor=replication, config=configs)
+            for name, count in topics.items()
+            if name not in existing
+        ]
+        # Keep the admin client referenced until every future resolves (it is torn down otherwise).
+        futures = admin.create_topics(wanted, operation_timeout=timeout) if wanted else {}
+        for future in futures.values():
+            try:
+                future.result(timeout=timeout)
+            except KafkaException as exc:
+                if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
+                    raise
+        # Topics made before (by an older release, or by hand) get the retention too; setting it again is harmless.
+        entries = [
+            ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET) for key, value in configs.items()
+        ]
+        resources = [
+            ConfigResource(ConfigResource.Type.TOPIC, name, incremental_configs=entries)
+            for name in topics
+            if name in existing
+        ]
+        for future in (admin.incremental_alter_configs(resources) if resources else {}).values():
+            future.result(timeout=timeout)
     finally:
         admin.poll(0)
-
-
-def _ensure(
-    admin: AdminClient,
-    topics: dict[str, int],
-    replication: int,
-    min_insync: int,
-    retention_hours: float,
-    timeout: float,
-) -> None:
-    configs = retention_configs(retention_hours) | {"min.insync.replicas": str(min_insync)}
-    existing = admin.list_topics(timeout=timeout).topics
-    wanted = [
-        NewTopic(name, num_partitions=count, replication_factor=replication, config=configs)
-        for name, count in topics.items()
-        if name not in existing
-    ]
-    # Keep the admin client referenced until every future resolves (it is torn down otherwise).
-    futures = admin.create_topics(wanted, operation_timeout=timeout) if wanted else {}
-    for future in futures.values():
-        try:
-            future.result(timeout=timeout)
-        except KafkaException as exc:
-            if exc.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise
-    # Topics made before (by an older release, or by hand) get the retention too; setting it again is harmless.
-    entries = [ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET) for key, value in configs.items()]
-    resources = [
-        ConfigResource(ConfigResource.Type.TOPIC, name, incremental_configs=entries)
-        for name in topics
-        if name in existing
-    ]
-    for future in (admin.incremental_alter_configs(resources) if resources else {}).values():
-        future.result(timeout=timeout)

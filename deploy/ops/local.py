@@ -233,16 +233,15 @@ class Stack:
             # One at a time, each healthy again before the next goes: the others go on working
             # meanwhile (the API's and the stream's keep their shared port answering).
             step(f"restarting {name} ({len(processes)} processes, one at a time)")
-            for process in processes:
-                self.supervisor.stop([process])
-                self.supervisor.start([process])
-                self.wait_healthy(checks)
+            batches = [[process] for process in processes]
         else:
             # Kafka's nodes go together: a node back is not yet in sync, and restarting the next then
             # would leave partitions short of min.insync.replicas.
             step(f"restarting {name}" + (f" ({len(processes)} nodes)" if len(processes) > 1 else ""))
-            self.supervisor.stop(processes)
-            self.supervisor.start(processes)
+            batches = [processes]
+        for batch in batches:
+            self.supervisor.stop(batch)
+            self.supervisor.start(batch)
             self.wait_healthy(checks)
         step(f"{name} healthy")
 
